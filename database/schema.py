@@ -1,0 +1,317 @@
+"""The registry schema, as numbered migrations on ``PRAGMA user_version``.
+
+Each migration runs inside its own ``BEGIN IMMEDIATE`` transaction (see
+``Database._migrate``), so a failed step leaves the file at the previous version. Never
+edit a released migration; add the next one.
+
+Migration 1 creates the whole data model of DESIGN.md. It also adopts a registry left by
+the original ASFS pipeline (seed 003's ``videos`` / ``video_uploads`` tables keyed by
+platform name): the rows are kept, and each platform's uploads move to that platform's
+default channel, whose id *is* the platform name.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+PLATFORMS = ("YouTube", "TikTok", "Instagram")
+
+UPLOAD_STATUSES = (
+    "PENDING",
+    "IN_PROGRESS",
+    "SUCCESS",
+    "FAILED",
+    "FAILED_FINAL",
+    "BLOCKED",
+    "RATE_LIMITED",
+    "UNKNOWN",
+    "LOGIN_REQUIRED",
+)
+
+_status_list = ", ".join(f"'{s}'" for s in UPLOAD_STATUSES)
+_platform_list = ", ".join(f"'{p}'" for p in PLATFORMS)
+
+VIDEOS = """
+CREATE TABLE videos (
+    id                TEXT PRIMARY KEY,
+    file_path         TEXT NOT NULL,
+    title             TEXT,
+    created_at        TEXT NOT NULL,
+    duration          REAL,
+    checksum          TEXT,
+    duplicate_allowed INTEGER NOT NULL DEFAULT 0 CHECK (duplicate_allowed IN (0, 1)),
+    width             INTEGER,
+    height            INTEGER,
+    fps               REAL,
+    codec             TEXT,
+    size_bytes        INTEGER,
+    file_mtime_ns     INTEGER,
+    source_url        TEXT,
+    source_views      INTEGER,
+    watermarked       INTEGER NOT NULL DEFAULT 0 CHECK (watermarked IN (0, 1)),
+    tags              TEXT NOT NULL DEFAULT '[]',
+    description       TEXT,
+    thumbnail_path    TEXT,
+    status            TEXT NOT NULL DEFAULT 'ready' CHECK (status IN ('ready', 'missing', 'invalid')),
+    updated_at        TEXT NOT NULL,
+    rev               INTEGER NOT NULL DEFAULT 0
+)
+"""
+
+CHANNELS = f"""
+CREATE TABLE channels (
+    id                     TEXT PRIMARY KEY,
+    name                   TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    platform               TEXT NOT NULL CHECK (platform IN ({_platform_list})),
+    account                TEXT,
+    status                 TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'inactive')),
+    status_reason          TEXT,
+    is_default             INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+    content_filters        TEXT NOT NULL DEFAULT '{{}}',
+    posting_schedule       TEXT NOT NULL DEFAULT '{{}}',
+    timezone               TEXT NOT NULL DEFAULT 'UTC',
+    daily_cap              INTEGER CHECK (daily_cap IS NULL OR daily_cap >= 0),
+    min_spacing_seconds    INTEGER NOT NULL DEFAULT 0 CHECK (min_spacing_seconds >= 0),
+    priority               INTEGER NOT NULL DEFAULT 0,
+    metadata_template      TEXT NOT NULL DEFAULT '{{}}',
+    transformation_profile TEXT,
+    github_repo_url        TEXT,
+    base_url               TEXT,
+    login_state            TEXT NOT NULL DEFAULT 'unknown' CHECK (login_state IN ('unknown', 'ok', 'required')),
+    rate_limited_until     TEXT,
+    created_at             TEXT NOT NULL,
+    updated_at             TEXT NOT NULL
+)
+"""
+
+VIDEO_UPLOADS = f"""
+CREATE TABLE video_uploads (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id           TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    channel_id         TEXT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    platform           TEXT NOT NULL,
+    upload_status      TEXT NOT NULL CHECK (upload_status IN ({_status_list})),
+    upload_timestamp   TEXT,
+    platform_post_id   TEXT,
+    post_url           TEXT,
+    error_message      TEXT,
+    error_kind         TEXT CHECK (error_kind IS NULL OR error_kind IN
+                           ('transient', 'rate_limited', 'login_required', 'permanent', 'duplicate', 'unknown')),
+    retry_count        INTEGER NOT NULL DEFAULT 0 CHECK (retry_count >= 0),
+    next_attempt_at    TEXT,
+    attempt_started_at TEXT,
+    claimed_by         TEXT,
+    manual             INTEGER NOT NULL DEFAULT 0,
+    failure_artifacts  TEXT,
+    updated_at         TEXT NOT NULL,
+    rev                INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (video_id, channel_id)
+)
+"""
+
+DISTRIBUTIONS = """
+CREATE TABLE distributions (
+    id            TEXT PRIMARY KEY,
+    video_id      TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    channel_id    TEXT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    method        TEXT NOT NULL CHECK (method IN ('auto_filter', 'auto_schedule', 'manual')),
+    reason        TEXT NOT NULL DEFAULT '{}',
+    status        TEXT NOT NULL DEFAULT 'assigned'
+                  CHECK (status IN ('assigned', 'scheduled', 'published', 'failed', 'cancelled')),
+    retry_count   INTEGER NOT NULL DEFAULT 0,
+    max_retries   INTEGER NOT NULL DEFAULT 3,
+    error_message TEXT,
+    forced        INTEGER NOT NULL DEFAULT 0 CHECK (forced IN (0, 1)),
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+)
+"""
+
+SCHEDULES = """
+CREATE TABLE schedules (
+    id                    TEXT PRIMARY KEY,
+    video_id              TEXT REFERENCES videos(id) ON DELETE CASCADE,
+    channel_id            TEXT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    scheduled_at          TEXT NOT NULL,
+    schedule_type         TEXT NOT NULL CHECK (schedule_type IN ('simultaneous', 'staggered', 'independent')),
+    coordination_group_id TEXT,
+    wave_id               TEXT,
+    status                TEXT NOT NULL DEFAULT 'pending'
+                          CHECK (status IN ('pending', 'scheduled', 'paused', 'executing', 'completed',
+                                            'failed', 'cancelled', 'missed')),
+    attempts              INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at       TEXT,
+    error_message         TEXT,
+    distribution_id       TEXT REFERENCES distributions(id) ON DELETE SET NULL,
+    claimed_by            TEXT,
+    executed_at           TEXT,
+    created_at            TEXT NOT NULL,
+    updated_at            TEXT NOT NULL
+)
+"""
+
+META = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value
+)
+"""
+
+INDEXES = (
+    # duplicate rules look up the same content and the same source under other ids
+    "CREATE INDEX idx_videos_checksum ON videos(checksum)",
+    "CREATE INDEX idx_videos_source_url ON videos(source_url) WHERE source_url IS NOT NULL",
+    "CREATE INDEX idx_videos_rev ON videos(rev)",
+    "CREATE INDEX idx_videos_created ON videos(created_at)",
+    "CREATE UNIQUE INDEX idx_channels_default ON channels(platform) WHERE is_default = 1",
+    "CREATE INDEX idx_channels_status ON channels(status)",
+    "CREATE INDEX idx_uploads_channel_status ON video_uploads(channel_id, upload_status)",
+    "CREATE INDEX idx_uploads_status_next ON video_uploads(upload_status, next_attempt_at)",
+    "CREATE INDEX idx_uploads_rev ON video_uploads(rev)",
+    "CREATE INDEX idx_dist_video_channel ON distributions(video_id, channel_id)",
+    "CREATE INDEX idx_dist_channel_status ON distributions(channel_id, status)",
+    "CREATE INDEX idx_dist_status ON distributions(status)",
+    "CREATE INDEX idx_dist_created ON distributions(created_at)",
+    "CREATE INDEX idx_sched_status_time ON schedules(status, scheduled_at)",
+    "CREATE INDEX idx_sched_channel_time ON schedules(channel_id, scheduled_at)",
+    "CREATE INDEX idx_sched_video_channel ON schedules(video_id, channel_id)",
+    "CREATE INDEX idx_sched_wave ON schedules(wave_id) WHERE wave_id IS NOT NULL",
+    "CREATE INDEX idx_sched_group ON schedules(coordination_group_id) WHERE coordination_group_id IS NOT NULL",
+)
+
+# Any UPDATE that did not stamp a new rev itself gets one here, so the window's
+# "what changed since rev N" query is exact even for writers that forget.
+REV_TRIGGERS = (
+    """
+    CREATE TRIGGER videos_rev AFTER UPDATE ON videos WHEN NEW.rev IS OLD.rev
+    BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'rev';
+        UPDATE videos SET rev = (SELECT value FROM meta WHERE key = 'rev') WHERE id = NEW.id;
+    END
+    """,
+    """
+    CREATE TRIGGER video_uploads_rev AFTER UPDATE ON video_uploads WHEN NEW.rev IS OLD.rev
+    BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'rev';
+        UPDATE video_uploads SET rev = (SELECT value FROM meta WHERE key = 'rev') WHERE id = NEW.id;
+    END
+    """,
+    """
+    CREATE TRIGGER video_uploads_rev_insert AFTER INSERT ON video_uploads WHEN NEW.rev = 0
+    BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'rev';
+        UPDATE video_uploads SET rev = (SELECT value FROM meta WHERE key = 'rev') WHERE id = NEW.id;
+    END
+    """,
+    """
+    CREATE TRIGGER videos_rev_insert AFTER INSERT ON videos WHEN NEW.rev = 0
+    BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'rev';
+        UPDATE videos SET rev = (SELECT value FROM meta WHERE key = 'rev') WHERE id = NEW.id;
+    END
+    """,
+)
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _table_exists(conn: sqlite3.Connection, table: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        is not None
+    )
+
+
+def _create_default_channels(conn: sqlite3.Connection, now: str) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO channels (id, name, platform, is_default, created_at, updated_at)"
+        " VALUES (?, ?, ?, 1, ?, ?)",
+        [(p, p, p, now, now) for p in PLATFORMS],
+    )
+
+
+def migration_1_initial(conn: sqlite3.Connection) -> None:
+    """The whole data model; adopts seed 003's tables when it finds them."""
+    from .connection import to_iso, utcnow
+
+    now = to_iso(utcnow())
+    legacy_videos = _table_exists(conn, "videos")
+    legacy_uploads = _table_exists(conn, "video_uploads")
+    if legacy_videos:
+        conn.execute("ALTER TABLE videos RENAME TO legacy_videos")
+    if legacy_uploads:
+        conn.execute("ALTER TABLE video_uploads RENAME TO legacy_video_uploads")
+
+    for ddl in (META, VIDEOS, CHANNELS, VIDEO_UPLOADS, DISTRIBUTIONS, SCHEDULES):
+        conn.execute(ddl)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('rev', 0)")
+    _create_default_channels(conn, now)
+
+    if legacy_videos:
+        cols = _columns(conn, "legacy_videos")
+
+        def col(name: str, default: str = "NULL") -> str:
+            return name if name in cols else default
+
+        conn.execute(
+            f"""
+            INSERT INTO videos (id, file_path, title, created_at, duration, checksum,
+                                duplicate_allowed, updated_at, rev)
+            SELECT id, {col('file_path', "''")}, {col('title')},
+                   COALESCE({col('created_at')}, :now), {col('duration')}, {col('checksum')},
+                   COALESCE({col('duplicate_allowed', '0')}, 0) != 0, :now, 1
+            FROM legacy_videos
+            """,
+            {"now": now},
+        )
+        conn.execute("DROP TABLE legacy_videos")
+    if legacy_uploads:
+        cols = _columns(conn, "legacy_video_uploads")
+
+        def ucol(name: str, default: str = "NULL") -> str:
+            return name if name in cols else default
+
+        # Statuses outside the seed set are kept visible as UNKNOWN rather than dropped.
+        conn.execute(
+            f"""
+            INSERT INTO video_uploads (video_id, channel_id, platform, upload_status,
+                                       upload_timestamp, platform_post_id, error_message,
+                                       retry_count, updated_at, rev)
+            SELECT u.video_id, c.id, c.platform,
+                   CASE WHEN UPPER(u.upload_status) IN ({_status_list})
+                        THEN UPPER(u.upload_status) ELSE 'UNKNOWN' END,
+                   {ucol('upload_timestamp')}, {ucol('platform_post_id')}, {ucol('error_message')},
+                   COALESCE({ucol('retry_count', '0')}, 0), :now, 1
+            FROM legacy_video_uploads u
+            JOIN channels c ON c.is_default = 1 AND LOWER(c.platform) = LOWER(u.platform)
+            WHERE u.video_id IN (SELECT id FROM videos)
+            """,
+            {"now": now},
+        )
+        dropped = conn.execute(
+            """
+            SELECT COUNT(*) FROM legacy_video_uploads u
+            WHERE NOT EXISTS (SELECT 1 FROM channels c
+                              WHERE c.is_default = 1 AND LOWER(c.platform) = LOWER(u.platform))
+               OR u.video_id NOT IN (SELECT id FROM videos)
+            """
+        ).fetchone()[0]
+        if dropped:
+            # Refuse rather than lose rows silently; the transaction rolls back.
+            raise sqlite3.IntegrityError(
+                f"{dropped} legacy upload rows name an unknown platform or video; "
+                "fix them (or remove them) and open the registry again."
+            )
+        conn.execute("DROP TABLE legacy_video_uploads")
+    if legacy_videos or legacy_uploads:
+        conn.execute("UPDATE meta SET value = 1 WHERE key = 'rev'")
+
+    for ddl in INDEXES + REV_TRIGGERS:
+        conn.execute(ddl)
+
+
+REGISTRY_MIGRATIONS = [migration_1_initial]
