@@ -268,7 +268,6 @@ def migration_1_initial(conn: sqlite3.Connection) -> None:
             """,
             {"now": now},
         )
-        conn.execute("DROP TABLE legacy_videos")
     if legacy_uploads:
         cols = _columns(conn, "legacy_video_uploads")
 
@@ -301,12 +300,18 @@ def migration_1_initial(conn: sqlite3.Connection) -> None:
             """
         ).fetchone()[0]
         if dropped:
+            bad = sorted({r[0] for r in conn.execute(
+                "SELECT DISTINCT platform FROM legacy_video_uploads WHERE LOWER(platform) NOT IN ("
+                + ", ".join(f"'{p.lower()}'" for p in PLATFORMS) + ")")})
             # Refuse rather than lose rows silently; the transaction rolls back.
             raise sqlite3.IntegrityError(
-                f"{dropped} legacy upload rows name an unknown platform or video; "
-                "fix them (or remove them) and open the registry again."
+                f"{dropped} legacy upload rows name an unknown platform ({', '.join(map(str, bad)) or 'none'}) "
+                "or an unknown video; fix or remove them and open the registry again."
             )
+        # The old uploads table references the old videos table: drop it first.
         conn.execute("DROP TABLE legacy_video_uploads")
+    if legacy_videos:
+        conn.execute("DROP TABLE legacy_videos")
     if legacy_videos or legacy_uploads:
         conn.execute("UPDATE meta SET value = 1 WHERE key = 'rev'")
 
