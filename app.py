@@ -1,0 +1,147 @@
+"""ASFS entry point: the desktop window (or, later, the headless service).
+
+    python app.py [--data-dir DIR] [--screenshot DIR] [--headless] [--version]
+
+Qt is imported only once we know a window can be shown, so ``import app`` (argument
+parsing, tests, packaging tools) stays cheap and works on a machine without Qt's
+system libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+PROJECT_NAME = "asfs"
+PROJECT_DIR = Path(__file__).resolve().parent
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2  # bad arguments, or an environment the app cannot run in
+
+NO_DISPLAY_MESSAGE = """\
+asfs: no display available, so the window cannot be opened.
+Neither DISPLAY nor WAYLAND_DISPLAY is set, and QT_QPA_PLATFORM is not set either.
+To fix it, one of:
+  - run it from a desktop session (X11 or Wayland);
+  - run it on a virtual screen:    xvfb-run python app.py   (Debian: apt-get install xvfb)
+  - only render a screenshot:      python app.py --screenshot DIR
+    (or set QT_QPA_PLATFORM=offscreen yourself; nothing is shown on screen then)
+"""
+
+
+def version() -> str:
+    """The project version: pyproject.toml in a source checkout, else the installed metadata."""
+    pyproject = PROJECT_DIR / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            import tomllib  # Python 3.11+
+
+            with pyproject.open("rb") as fh:
+                return str(tomllib.load(fh)["project"]["version"])
+        except (ImportError, KeyError, ValueError, OSError):
+            pass
+    try:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as dist_version
+
+        return dist_version(PROJECT_NAME)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description="ASFS: the control panel for many short-video channels.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=(
+            "where the registry, audit database, logs, thumbnails and browser profiles live "
+            "(default: $ASFS_DATA_DIR, else the project folder)"
+        ),
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="run the scheduler and publisher without a window (not available yet)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="DIR",
+        help="render the main window to DIR/main.png without showing it, then exit",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    return parser
+
+
+def display_available(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether Qt has somewhere to draw.
+
+    Only Linux and the BSDs need a display server; there, an unset DISPLAY and
+    WAYLAND_DISPLAY makes Qt's xcb plugin abort the process. QT_QPA_PLATFORM set to
+    anything (offscreen, vnc, eglfs, ...) means the user chose a platform on purpose.
+    """
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return True
+    return any(env.get(name, "").strip() for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already printed
+        return int(exc.code or 0)
+
+    if args.version:
+        print(f"{PROJECT_NAME} {version()}")
+        return EXIT_OK
+
+    if args.headless:
+        print(
+            "asfs: headless service mode is not available yet; it arrives with the scheduler.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+    # The registry package is imported only now, so --version and --help never depend on it.
+    from database.paths import DataPaths, resolve_data_dir
+
+    data_dir = resolve_data_dir(args.data_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        print(f"asfs: the data directory {data_dir} is a file, not a folder.", file=sys.stderr)
+        return EXIT_USAGE
+    paths = DataPaths(data_dir)
+
+    if args.screenshot:
+        if not display_available():
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from ui.main_window import save_screenshot
+
+        out_dir = Path(args.screenshot).expanduser()
+        try:
+            out = save_screenshot(paths, out_dir)
+        except OSError as exc:
+            print(f"asfs: could not write the screenshot to {out_dir}: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        print(out)
+        return EXIT_OK
+
+    if not display_available():
+        sys.stderr.write(NO_DISPLAY_MESSAGE)
+        return EXIT_USAGE
+
+    from ui.main_window import run_window
+
+    return run_window(paths)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
