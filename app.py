@@ -120,6 +120,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     paths = DataPaths(data_dir)
 
+    # Open (create or migrate) the registry before any window: a registry from a newer ASFS,
+    # or a file that is not one, is refused here with a message instead of a broken window.
+    from database import ASFSError, Database
+
+    try:
+        Database.open(paths.registry).close()
+    except ASFSError as exc:
+        print(f"asfs: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
     if args.screenshot:
         if not display_available():
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -137,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     if not display_available():
         sys.stderr.write(NO_DISPLAY_MESSAGE)
         return EXIT_USAGE
+
+    # Uploads a crash left IN_PROGRESS are resolved at every start, off the GUI thread.
+    from orchestration.publishing import recover_in_background
+
+    recover_in_background(paths.registry)
 
     from ui.main_window import run_window
 

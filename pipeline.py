@@ -1,6 +1,10 @@
-"""ASFS pipeline: ingest video files into the registry (stage 9).
+"""ASFS pipeline: ingest video files into the registry (stage 9) and upload them (stage 10).
 
     python pipeline.py my_video.mp4 some/folder ...
+    python pipeline.py my_video.mp4 --upload TikTok
+
+    from pipeline import run_upload_stage
+    run_upload_stage("clip_001", "Instagram", {"caption": "Check this out!"})
 
 Each file is validated and probed with PyAV (duration, resolution, fps, codec, size), hashed
 (SHA-256, streamed), given a thumbnail, enriched from a yt-dlp ``.info.json`` sidecar when
@@ -59,6 +63,30 @@ class IngestReport:
     def summary(self) -> str:
         return (f"{len(self.items)} file(s): {self.registered} registered, "
                 f"{self.known} already in the registry, {self.failed} failed")
+
+
+def run_upload_stage(video_id: str, platform: str, metadata: dict | None = None, *,
+                     db: Database | None = None) -> bool:
+    """Upload a registered video to a platform (its default channel) or a channel, now.
+
+    Seed 003's direct upload, without re-running stages 1-9: checks the video is registered
+    and its file exists unchanged, enforces the duplicate rules (a manual upload may retry
+    FAILED_FINAL), claims the upload, runs the platform's uploader and records the outcome in
+    the registry, the audit database and ``logs/uploads.log``.
+
+    Returns:
+        True when the video was published. False otherwise; the reason is recorded in the
+        audit trail and logged (``asfs.publishing``).
+    """
+    from orchestration.publishing import Publisher
+
+    own = db is None
+    db = db or Database.open()
+    try:
+        return Publisher(db).publish(video_id, platform, metadata, manual=True).success
+    finally:
+        if own:
+            db.close()
 
 
 # progress(event, path, done, total): event is "file" (a new file starts), "hash" (bytes)
@@ -187,6 +215,22 @@ def _describe(item: IngestItem) -> str:
     return f"FAILED      {item.path}: {item.reason}"
 
 
+def _upload_after_ingest(db: Database, report: IngestReport, targets: list[str], console: _Console) -> bool:
+    from orchestration.publishing import Publisher
+
+    publisher = Publisher(db)
+    ok = True
+    for item in report.items:
+        if item.video_id is None:
+            continue
+        for target in targets:
+            outcome = publisher.publish(item.video_id, target, manual=True, actor="pipeline")
+            ok = ok and outcome.success
+            word = "uploaded" if outcome.success else "NOT uploaded"
+            console.line(f"{word:<12}{item.video_id} -> {target}: {outcome.reason}")
+    return ok
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pipeline.py",
@@ -200,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="register even when the same content is already registered, and allow re-uploads")
     p.add_argument("--no-thumbnails", action="store_true", help="skip writing thumbnail PNGs")
     p.add_argument("--data-dir", help="data directory (default: $ASFS_DATA_DIR, else the project folder)")
+    p.add_argument("--upload", metavar="PLATFORM", action="append", default=[],
+                   help="after registering, upload each file to this platform or channel (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
     return p
 
@@ -228,7 +274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.quiet or item.outcome == "failed":
                 console.line(_describe(item))
         console.line(report.summary())
-        return 0 if report.ok else 1
+        ok = report.ok
+        if args.upload:
+            ok = _upload_after_ingest(db, report, args.upload, console) and ok
+        return 0 if ok else 1
     except KeyboardInterrupt:
         console.line("interrupted: files finished so far are registered")
         return 130
