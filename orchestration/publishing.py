@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -88,6 +89,14 @@ class BulkReport:
 
 # progress(event) with event["kind"] in {"start", "upload", "done", "overall"}
 ProgressFn = Callable[[dict[str, Any]], None]
+
+
+def _wait(seconds: float, cancel_event: threading.Event | None) -> bool:
+    """Wait, waking early on cancel; True when cancelled."""
+    if cancel_event is not None:
+        return cancel_event.wait(seconds)
+    time.sleep(seconds)
+    return False
 
 
 def _owner() -> str:
@@ -182,7 +191,7 @@ class Publisher:
         self.db = db
         self.uploads = uploads or UploadRepository(db)
         self.clock = clock
-        self._sleep = sleep or (lambda s, ev: ev.wait(s) if ev else (threading.Event().wait(s) and False))
+        self._sleep = sleep or _wait
 
     # -- one upload ------------------------------------------------------------------------
 
@@ -271,9 +280,11 @@ class Publisher:
             else:
                 up.cancel_event = cancel_event
                 up.progress_callback = progress
-                result = self._attempt(up, video, meta)
-                if own_uploader:
-                    up.close()
+                try:
+                    result = self._attempt(up, video, meta)
+                finally:
+                    if own_uploader:
+                        up.close()
         except UploadCancelled:
             rec = self.uploads.release(record, owner=owner, reason="cancelled before publishing")
             return PublishOutcome(record.video_id, record.channel_id, False, "Cancelled before publishing.",
