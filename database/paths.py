@@ -77,6 +77,11 @@ class DataPaths:
         return self.root / "thumbnails"
 
     @property
+    def derived(self) -> Path:
+        """Per-channel transformed copies of videos (never the originals)."""
+        return self.root / "derived"
+
+    @property
     def profiles(self) -> Path:
         return self.root / "profiles"
 

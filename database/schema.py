@@ -319,4 +319,9 @@ def migration_1_initial(conn: sqlite3.Connection) -> None:
         conn.execute(ddl)
 
 
-REGISTRY_MIGRATIONS = [migration_1_initial]
+def migration_2_schedule_distribution_index(conn: sqlite3.Connection) -> None:
+    """Distribution bookkeeping looks up the schedule that carries each distribution."""
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_sched_distribution ON schedules(distribution_id)")
+
+
+REGISTRY_MIGRATIONS = [migration_1_initial, migration_2_schedule_distribution_index]

@@ -92,7 +92,7 @@ def test_seed_003_registry_is_migrated_with_data_intact(tmp_path):
         assert not {"legacy_videos", "legacy_video_uploads"} & {
             r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type='table'")}
     backups = list((path.parent / "backups").iterdir())
-    assert len(backups) == 1 and "before-migration-v0-to-v1" in backups[0].name
+    assert len(backups) == 1 and f"before-migration-v0-to-v{len(REGISTRY_MIGRATIONS)}" in backups[0].name
     old = sqlite3.connect(backups[0])
     try:  # the backup is the untouched original
         assert old.execute("SELECT COUNT(*) FROM video_uploads").fetchone()[0] == 3
@@ -150,7 +150,8 @@ def test_a_later_migration_keeps_data_and_backs_up(tmp_path):
         row = db.query_one("SELECT title, rating FROM videos WHERE id = 'x'")
         assert tuple(row) == ("keep me", 3)
     assert user_version(path) == len(REGISTRY_MIGRATIONS) + 1
-    assert any("v1-to-v2" in p.name for p in (path.parent / "backups").iterdir())
+    n = len(REGISTRY_MIGRATIONS)
+    assert any(f"v{n}-to-v{n + 1}" in p.name for p in (path.parent / "backups").iterdir())
     # and the older code now refuses the file instead of misreading it
     with pytest.raises(RegistryVersionError):
         Database.open(path)
@@ -179,3 +180,14 @@ def test_failed_transaction_rolls_back(tmp_path):
                 tx.execute("UPDATE channels SET priority = 5")
                 1 / 0
         assert db.query_one("SELECT MAX(priority) FROM channels")[0] == 0
+
+
+def test_version_1_registry_gets_the_later_steps(tmp_path):
+    path = tmp_path / "database" / "videos.db"
+    with Database(path, REGISTRY_MIGRATIONS[:1]) as db:
+        VideoRegistry(db).register_videos([{"file_path": "/x.mp4", "checksum": "d" * 64}])
+    with Database.open(path) as db:
+        names = {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "idx_sched_distribution" in names
+        assert VideoRegistry(db).count() == 1
+    assert user_version(path) == len(REGISTRY_MIGRATIONS)
