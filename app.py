@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--screenshot",
         metavar="DIR",
-        help="render the main window to DIR/main.png without showing it, then exit",
+        help="render each tab of the main window to DIR/<tab>.png (videos.png, ...) without showing it, then exit",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
@@ -137,11 +137,12 @@ def main(argv: list[str] | None = None) -> int:
 
         out_dir = Path(args.screenshot).expanduser()
         try:
-            out = save_screenshot(paths, out_dir)
+            written = save_screenshot(paths, out_dir)
         except OSError as exc:
-            print(f"asfs: could not write the screenshot to {out_dir}: {exc}", file=sys.stderr)
+            print(f"asfs: could not write the screenshots to {out_dir}: {exc}", file=sys.stderr)
             return EXIT_FAILURE
-        print(out)
+        for out in written:
+            print(out)
         return EXIT_OK
 
     if not display_available():

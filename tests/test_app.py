@@ -1,4 +1,4 @@
-"""The entry point: arguments, the no-display guard, screenshots, and the bare main window."""
+"""The entry point: arguments, the no-display guard, screenshots, and the main window."""
 
 from __future__ import annotations
 
@@ -70,8 +70,9 @@ def test_screenshot_without_display_writes_a_png(tmp_path: Path, data_dir: Path)
     result = run_app("--screenshot", str(out_dir), env=env_without_display(ASFS_DATA_DIR=str(data_dir)))
 
     assert result.returncode == 0, result.stderr
-    shot = out_dir / "main.png"
-    assert result.stdout.strip() == str(shot)
+    shot = out_dir / "videos.png"  # one PNG per tab, named after it; Videos comes first
+    assert result.stdout.splitlines()[0] == str(shot)
+    assert all(Path(line).is_file() for line in result.stdout.splitlines())
     assert shot.stat().st_size > 1000
     assert png_size(shot) == (1280, 800)
 
@@ -122,23 +123,27 @@ def test_main_window(qtbot, data_dir: Path) -> None:
 
     from database.paths import DataPaths
     from ui.main_window import WINDOW_TITLE, MainWindow
+    from ui.tabs.videos_tab import VideosTab
 
-    window = MainWindow(DataPaths(data_dir))
+    window = MainWindow(DataPaths(data_dir), refresh_interval_ms=0)
     qtbot.addWidget(window)
+    try:
+        assert window.windowTitle() == WINDOW_TITLE
+        assert (window.width(), window.height()) == (1280, 800)
+        assert isinstance(window.tabs, QTabWidget)
+        assert window.centralWidget() is window.tabs
+        assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["🎬 Videos"]
+        assert isinstance(window.tabs.widget(0), VideosTab)
+        assert str(data_dir) in window.status_text()
+        assert str(data_dir / "database" / "videos.db") in window.status_text()
+        assert window.statusBar().isAncestorOf(window.location_label)
 
-    assert window.windowTitle() == WINDOW_TITLE
-    assert (window.width(), window.height()) == (1280, 800)
-    assert isinstance(window.tabs, QTabWidget)
-    assert window.centralWidget() is window.tabs
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Videos"]
-    assert str(data_dir) in window.status_text()
-    assert str(data_dir / "database" / "videos.db") in window.status_text()
-    assert window.statusBar().isAncestorOf(window.location_label)
-    assert str(data_dir / "database" / "videos.db") in window.tabs.widget(0).text()
-
-    index = window.add_tab(QLabel("later"), "Channels")
-    assert index == 1
-    assert window.tabs.tabText(1) == "Channels"
+        index = window.add_tab(QLabel("later"), "Channels")
+        assert index == 1
+        assert window.tabs.tabText(1) == "Channels"
+        qtbot.waitUntil(window.is_settled, timeout=20_000)
+    finally:
+        window.shutdown()
 
 
 def test_data_dir_comes_from_option_then_environment(
@@ -153,4 +158,4 @@ def test_data_dir_comes_from_option_then_environment(
 
     good = tmp_path / "good"
     assert app.main(["--data-dir", str(good), "--screenshot", str(tmp_path / "b")]) == 0  # the option wins
-    assert (tmp_path / "b" / "main.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert (tmp_path / "b" / "videos.png").read_bytes()[:8] == PNG_SIGNATURE
