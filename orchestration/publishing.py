@@ -196,7 +196,10 @@ class Publisher:
     # -- one upload ------------------------------------------------------------------------
 
     def _channel(self, ref: str) -> dict[str, Any]:
-        return dict(resolve_channel(self.db.conn, ref))
+        channel = dict(resolve_channel(self.db.conn, ref))
+        # uploaders keep browser profiles and failure screenshots in this registry's data dir
+        channel["data_dir"] = str(self.db.paths.root)
+        return channel
 
     def _video(self, video_id: str) -> dict[str, Any] | None:
         from database.videos import _video_dict

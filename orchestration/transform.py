@@ -532,7 +532,7 @@ def uploader_for(db, channel: Mapping[str, Any], *, actor: str = "system") -> Pl
     """
     import uploaders
 
-    inner = uploaders.get(channel["id"], dict(channel))
+    inner = uploaders.get(channel["id"], {**dict(channel), "data_dir": str(db.paths.root)})
     profile = parse_profile(channel.get("transformation_profile"))
     if profile is None:
         return inner

@@ -10,10 +10,14 @@ import pytest
 
 # Before anything imports Qt: tests never need a display server.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never open a real platform: any non-loopback URL is refused before a browser starts.
+os.environ.setdefault("ASFS_OFFLINE", "1")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:  # e.g. when run as `pytest` rather than `python -m pytest`
     sys.path.insert(0, str(PROJECT_DIR))
+
+from tests.sandbox_fixtures import *  # noqa: E402,F401,F403  (browser and sandbox fixtures)
 
 
 @pytest.fixture

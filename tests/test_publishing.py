@@ -236,15 +236,13 @@ def test_settle_unknown_by_the_operator(db, registry, clip, scripts):
     assert pub.publish(clip, "YouTube").success
 
 
-def test_no_uploader_registered_is_a_permanent_failure(db, registry, clip):
+def test_no_uploader_registered_is_a_permanent_failure(db, registry, clip, monkeypatch):
+    monkeypatch.setattr(uploaders, "_load_builtin", lambda: None)
     for key in list(uploaders.registered()):
         uploaders.register(key, None)
-    try:
-        assert run_upload_stage(clip, "YouTube", db=db) is False
-        st = registry.get_upload_status(clip, "YouTube")
-        assert st["upload_status"] == "FAILED_FINAL" and "No uploader" in st["error_message"]
-    finally:
-        pass
+    assert run_upload_stage(clip, "YouTube", db=db) is False
+    st = registry.get_upload_status(clip, "YouTube")
+    assert st["upload_status"] == "FAILED_FINAL" and "No uploader" in st["error_message"]
 
 
 def test_uploader_registry_prefers_the_channel_and_validates():

@@ -181,7 +181,8 @@ def _load_builtin() -> None:
     import importlib.util
 
     if importlib.util.find_spec(f"{__name__}.builtin") is not None:
-        importlib.import_module(f"{__name__}.builtin")  # registers itself on import
+        # The import is cached, so register explicitly: a cleared registry gets them back.
+        importlib.import_module(f"{__name__}.builtin").register_builtins()
 
 
 __all__ = [
