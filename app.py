@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--headless",
         action="store_true",
-        help="run the scheduler and publisher without a window (not available yet)",
+        help="run the scheduler and publisher without a window (logs to the console and logs/asfs.log)",
     )
     parser.add_argument(
         "--screenshot",
@@ -105,11 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
     if args.headless:
-        print(
-            "asfs: headless service mode is not available yet; it arrives with the scheduler.",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        from orchestration.headless import run as run_headless
+
+        return run_headless(args.data_dir)
 
     # The registry package is imported only now, so --version and --help never depend on it.
     from database.paths import DataPaths, resolve_data_dir

@@ -26,6 +26,17 @@ _EXPORTS = {
     "Transformer": "transform",
     "TransformError": "transform",
     "Publisher": "publishing",
+    "SchedulingService": "scheduling",
+    "Schedule": "scheduling",
+    "ScheduleRepository": "scheduling",
+    "ScheduleConflict": "scheduling",
+    "ScheduleConflictError": "scheduling",
+    "ScheduleNotFoundError": "scheduling",
+    "ScheduleRunner": "scheduler_jobs",
+    "Settings": "settings",
+    "load_settings": "settings",
+    "GitHubDispatcher": "github",
+    "GitHubDispatchError": "github",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -247,49 +247,39 @@ class _Occupancy:
         return None
 
 
-# -- schedules (until the scheduling service owns them) ----------------------------------------------
+# -- schedules: the scheduling module owns the conflict rule and the writer ----------------------------
 
 
 def schedule_conflicts(conn, channel_id: str, at: datetime, *, gap_seconds: int = MIN_SCHEDULE_GAP_SECONDS,
                        video_id: str | None = None) -> list[str]:
     """Live schedules on ``channel_id`` within ``gap_seconds`` of ``at`` (and the same video
-    already scheduled there), described for a person; empty when the slot is free."""
-    gap = max(int(gap_seconds), MIN_SCHEDULE_GAP_SECONDS)
-    marks = ",".join("?" * len(LIVE_SCHEDULE_STATUSES))
-    rows = conn.execute(
-        f"SELECT id, scheduled_at, video_id FROM schedules WHERE channel_id = ? AND status IN ({marks})"
-        " AND ((scheduled_at > ? AND scheduled_at < ?) OR video_id = ?)",
-        (channel_id, *LIVE_SCHEDULE_STATUSES, to_iso(at - timedelta(seconds=gap)),
-         to_iso(at + timedelta(seconds=gap)), video_id or "\x00"),
-    ).fetchall()
-    out = []
-    for r in rows:
-        when = from_iso(r["scheduled_at"])
-        if video_id and r["video_id"] == video_id:
-            out.append(f"'{video_id}' is already scheduled there at {when:%Y-%m-%d %H:%M} UTC (schedule {r['id']})")
-        else:
-            out.append(f"schedule {r['id']} at {when:%Y-%m-%d %H:%M:%S} UTC is within {gap} s")
-    return out
+    already scheduled there), described for a person; empty when the slot is free.
+
+    The rule is :func:`orchestration.scheduling.find_conflicts` (past times are the caller's check).
+    """
+    from .scheduling import find_conflicts
+
+    return [c.message for c in find_conflicts(conn, channel_id, at, video_id=video_id, gap_seconds=gap_seconds)]
+
+
+def _schedules_changed() -> None:
+    """Tell this process's scheduler that schedules changed, so it re-arms its exact-time job."""
+    from .scheduling import notify_changed
+
+    notify_changed()
 
 
 def write_schedule(tx, *, channel_id: str, scheduled_at: datetime, video_id: str | None,
                    schedule_type: str = "independent", distribution_id: str | None = None,
                    coordination_group_id: str | None = None, wave_id: str | None = None,
                    now: datetime | None = None) -> str:
-    """Insert one ``schedules`` row (status ``pending``) inside the caller's transaction.
+    """Insert one ``schedules`` row (status ``pending``) inside the caller's transaction,
+    through the scheduling module's one writer (:func:`orchestration.scheduling.insert_schedule`)."""
+    from .scheduling import insert_schedule
 
-    The one place distribution writes schedules; the scheduling service (issue 7) is meant
-    to take this over, with its conflict rules, and distribution to call that instead.
-    """
-    sid = uuid.uuid4().hex
-    stamp = to_iso(now or utcnow())
-    tx.execute(
-        "INSERT INTO schedules (id, video_id, channel_id, scheduled_at, schedule_type, coordination_group_id,"
-        " wave_id, status, distribution_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?, 'pending', ?,?,?)",
-        (sid, video_id, channel_id, to_iso(scheduled_at), schedule_type, coordination_group_id, wave_id,
-         distribution_id, stamp, stamp),
-    )
-    return sid
+    return insert_schedule(tx, channel_id=channel_id, scheduled_at=scheduled_at, video_id=video_id,
+                           schedule_type=schedule_type, distribution_id=distribution_id,
+                           coordination_group_id=coordination_group_id, wave_id=wave_id, now=now)
 
 
 # -- the repository --------------------------------------------------------------------------------
@@ -977,6 +967,8 @@ class VideoDistributionService:
                     details={"run": run, "method": "auto_schedule", "scheduled": len(done),
                              "channels": len(channels), "channels_skipped": len(channels) - len(available),
                              "slots_left_empty": sum(1 for s in skipped if s["code"] in ("no_video", "no_free_slot"))})
+        if done:
+            _schedules_changed()
         return DistributionList(self.distribution_repo.get_many(done), skipped)
 
     def _waiting_assignments(self, conn, channel_ids: list[str]) -> dict[str, list[VideoDistribution]]:
@@ -1132,6 +1124,8 @@ class VideoDistributionService:
                                              schedule_type="simultaneous" if group else "independent",
                                              distribution_id=did, coordination_group_id=group, now=now)
                     made.append((did, ch, reason, sid))
+        if any(sid for *_, sid in made):
+            _schedules_changed()
         for did, ch, reason, sid in made:
             self._audit("distribution.forced" if force else "distribution.assigned",
                         f"'{video_id}' to {ch.name}: {reason['summary']}", subject_type="distribution",

@@ -115,6 +115,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+# Claims this process holds right now: its own threads' uploads are alive, whatever the pid says.
+_held: set[str] = set()
+_held_lock = threading.Lock()
+
+
 def owner_is_alive(owner: str | None) -> bool:
     """Whether the process that claimed an upload still runs (only knowable on this host)."""
     if not owner:
@@ -126,7 +131,10 @@ def owner_is_alive(owner: str | None) -> bool:
         pid = int(parts[1])
     except ValueError:
         return False
-    return pid != os.getpid() and _pid_alive(pid)
+    if pid == os.getpid():
+        with _held_lock:
+            return owner in _held
+    return _pid_alive(pid)
 
 
 class _SafeDict(dict):
@@ -269,7 +277,13 @@ class Publisher:
                 subject_id=f"{video_id}@{channel['id']}", actor=actor,
                 details={"video_id": video_id, "channel_id": channel["id"], "code": verdict.code},
             )
-        return self._run(record, channel, video, meta, owner, cancel_event, progress, uploader)
+        with _held_lock:
+            _held.add(owner)
+        try:
+            return self._run(record, channel, video, meta, owner, cancel_event, progress, uploader)
+        finally:
+            with _held_lock:
+                _held.discard(owner)
 
     def _run(self, record: UploadRecord, channel: Mapping[str, Any], video: Mapping[str, Any],
              meta: dict[str, Any], owner: str, cancel_event, progress, uploader) -> PublishOutcome:

@@ -90,9 +90,12 @@ def test_version_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("asfs ")
 
 
-def test_headless_is_not_available_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    assert app.main(["--headless"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+def test_headless_refuses_a_data_dir_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # headless mode itself is tested in tests/test_headless.py
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    assert app.main(["--headless", "--data-dir", str(not_a_dir)]) == 2
+    assert "is a file" in capsys.readouterr().err
 
 
 def test_bad_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

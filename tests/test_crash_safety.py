@@ -151,3 +151,33 @@ def test_app_refuses_a_registry_from_a_newer_version(tmp_path):
                             cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "newer ASFS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_recovery_leaves_this_process_s_running_uploads_alone(db, registry, make_clip, scripts):
+    """A second thread starting up (e.g. the scheduler) must not mark a live upload UNKNOWN."""
+    import threading
+
+    vid = registry.register_video(str(make_clip("live.mp4")))
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(up, path, md):
+        inside.set()
+        release.wait(30)
+        return UploadResult(True, "live-1")
+
+    scripts["TikTok"].then(slow)
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("o", Publisher(db).publish(vid, "TikTok")))
+    t.start()
+    try:
+        assert inside.wait(30)
+        assert Publisher(db).recover() == []
+        assert VideoRegistry(db).get_upload_status(vid, "TikTok")["upload_status"] == "IN_PROGRESS"
+    finally:
+        release.set()
+        t.join(30)
+    assert result["o"].success
+    # a claim by this pid that no thread holds any more (a leftover) is resolved
+    db.execute("UPDATE video_uploads SET upload_status = 'IN_PROGRESS', claimed_by = ?",
+               (f"{__import__('socket').gethostname()}:{os.getpid()}:1:dead",))
+    assert [o.status for o in Publisher(db).recover()] == ["UNKNOWN"]

@@ -585,3 +585,26 @@ def test_schedule_runs_honour_max_channels_per_video(db, registry, channels, clo
     made = service.auto_distribute_by_schedule()
     assert [d.channel_id for d in made] == [a.id]  # channels go by priority; B finds nothing left
     assert [s["code"] for s in made.skipped if s["code"] != "channel_unavailable"] == ["no_video"]
+
+
+def test_schedules_written_by_distribution_wake_the_scheduler(db, registry, make_clip):
+    from datetime import datetime, timedelta, timezone
+
+    from orchestration import ChannelService, VideoDistributionService
+    from orchestration.scheduling import add_change_listener, remove_change_listener
+
+    for p in ("YouTube", "TikTok", "Instagram"):
+        ChannelService(db).deactivate_channel(p)
+    ch = ChannelService(db).create_channel("Wake", "TikTok")
+    vid = registry.register_video(str(make_clip("wake.mp4")))
+    calls = []
+    listener = lambda: calls.append(1)  # noqa: E731
+    add_change_listener(listener)
+    try:
+        VideoDistributionService(db).manual_distribute(vid, [ch.id])
+        assert calls == []  # an assignment with no time does not concern the scheduler
+        VideoDistributionService(db).manual_distribute(
+            vid, [ch.id], scheduled_at=datetime.now(timezone.utc) + timedelta(hours=1))
+        assert calls == [1]
+    finally:
+        remove_change_listener(listener)
