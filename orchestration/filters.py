@@ -67,7 +67,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 
-class ContentFilters(_Strict):
+class _SetFieldsMapping(_Strict):
+    """Reads like the JSON dict the seeds store: only the fields that are set."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_dict().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        data = self.to_dict()
+        if key not in data:
+            raise KeyError(key)
+        return data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+
+class ContentFilters(_SetFieldsMapping):
     """What a channel accepts. Every field is optional; an empty filter set accepts everything.
 
     Attributes:
@@ -137,22 +156,6 @@ class ContentFilters(_Strict):
     def is_empty(self) -> bool:
         return not self.to_dict()
 
-    def to_dict(self) -> dict[str, Any]:
-        """Only the filters that are set (what is stored and shown)."""
-        return self.model_dump(exclude_defaults=True)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Mapping-style read of a set filter (the seed treats filters as a JSON dict)."""
-        return self.to_dict().get(key, default)
-
-    def __getitem__(self, key: str) -> Any:
-        data = self.to_dict()
-        if key not in data:
-            raise KeyError(key)
-        return data[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
 
 
 def parse_filters(value: Any) -> ContentFilters:
@@ -411,7 +414,7 @@ class AvailabilityWindow(_Strict):
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
 
 
-class PostingSchedule(_Strict):
+class PostingSchedule(_SetFieldsMapping):
     """When a channel posts: slots per weekday (local "HH:MM" in the channel's zone),
     the date ranges it may post in, and optionally its daily cap and priority.
 
@@ -471,17 +474,6 @@ class PostingSchedule(_Strict):
     def has_slots(self) -> bool:
         return any(self.slots.values())
 
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_defaults=True)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.to_dict().get(key, default)
-
-    def __getitem__(self, key: str) -> Any:
-        data = self.to_dict()
-        if key not in data:
-            raise KeyError(key)
-        return data[key]
 
     def available_on(self, day: date) -> bool:
         """Whether a local date lies in an availability window (no windows: always)."""
