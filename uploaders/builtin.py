@@ -13,11 +13,15 @@ from typing import Any, Callable, Mapping
 
 import uploaders
 
+from .instagram import InstagramUploader
 from .playwright_base import PlaywrightUploader, Timeouts
+from .tiktok import TikTokUploader
 from .youtube import YouTubeUploader
 
 BUILTIN: dict[str, type[PlaywrightUploader]] = {
     "YouTube": YouTubeUploader,
+    "Instagram": InstagramUploader,
+    "TikTok": TikTokUploader,
 }
 
 

@@ -47,6 +47,7 @@ SWITCHES: dict[str, tuple[str, str]] = {
     "overlay": ("bool", "put a modal overlay over the buttons once the upload starts"),
     "drift": ("bool", "rename ids/class names and reorder the page, so only fallbacks match"),
     "timezone": ("text", "the account's time zone, for scheduled posts (default UTC)"),
+    "iframe": ("bool", "serve the upload UI inside an iframe (TikTok Studio does, for some accounts)"),
 }
 
 
