@@ -37,6 +37,14 @@ _EXPORTS = {
     "load_settings": "settings",
     "GitHubDispatcher": "github",
     "GitHubDispatchError": "github",
+    "CentralOrchestrationService": "orchestrator",
+    "ApiServer": "api",
+    "create_app": "api",
+    "ensure_api_token": "api",
+    "start_api_server": "api",
+    "sync_channel_configs": "channel_configs",
+    "GitHubContents": "channel_configs",
+    "GitHubPushError": "channel_configs",
 }
 
 __all__ = sorted(_EXPORTS)

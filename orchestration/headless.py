@@ -1,9 +1,15 @@
 """``python app.py --headless``: the scheduler and publisher with no window (for a server).
 
 Logs to the console and to ``logs/asfs.log`` (rotated) in the data directory, runs the same
-:class:`~orchestration.scheduler_jobs.ScheduleRunner` the window uses, and stops cleanly on
-SIGTERM or Ctrl-C: the execution in progress finishes its current schedule, nothing is left
-``executing``, and the exit status is 0.
+:class:`~orchestration.scheduler_jobs.ScheduleRunner` the window uses (driven through
+:class:`~orchestration.orchestrator.CentralOrchestrationService`), serves the local HTTP API
+(``orchestration/api.py``) on ``api_host:api_port`` unless ``api_enabled`` is false, and stops
+cleanly on SIGTERM or Ctrl-C: the execution in progress finishes its current schedule, nothing
+is left ``executing``, and the exit status is 0.
+
+The API's ``stop`` and ``start`` stop and start the scheduler; the process itself keeps
+serving until it is signalled. When the API cannot listen (the port is taken), the error is
+logged and the scheduler runs without it.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ def run(data_dir: str | os.PathLike | None = None, *, stop_event: threading.Even
     from database import ASFSError, Database
     from database.paths import DataPaths, resolve_data_dir
 
+    from .orchestrator import CentralOrchestrationService
     from .scheduler_jobs import ScheduleRunner
     from .settings import load_settings
 
@@ -99,12 +106,23 @@ def run(data_dir: str | os.PathLike | None = None, *, stop_event: threading.Even
             previous[sig] = signal.signal(sig, on_signal)
 
     runner = ScheduleRunner(paths.registry, settings=settings)
+    service_db = service = api = None
     code = EXIT_OK
     try:
         log.info("ASFS headless: data directory %s (pid %d)", root, os.getpid())
-        report = runner.start()
-        log.info("start-up: %d missed schedule(s) wait for a decision, %d run late", len(report["missed"]),
-                 len(report["late"]))
+        service_db = Database.open(paths.registry)
+        service = CentralOrchestrationService(service_db, settings=settings, runner=runner)
+        started = service.start(actor="headless")
+        recovery = started.get("recovery") or {}
+        log.info("start-up: %d missed schedule(s) wait for a decision, %d run late", recovery.get("missed", 0),
+                 recovery.get("late", 0))
+        if settings.api_enabled_for(headless=True):
+            from .api import start_api_server
+
+            try:
+                api = start_api_server(service_db, settings, service=service)
+            except ASFSError as exc:
+                log.error("%s The scheduler runs without the HTTP API.", exc)
         last = time.monotonic()
         while not stop.wait(1.0):
             if time.monotonic() - last >= status_interval:
@@ -117,7 +135,16 @@ def run(data_dir: str | os.PathLike | None = None, *, stop_event: threading.Even
     except KeyboardInterrupt:  # a second Ctrl-C before the handler was installed
         pass
     finally:
+        if api is not None:
+            api.stop()
+        try:
+            if service is not None:
+                service.stop(actor="headless")  # the pipeline queue, then the scheduler
+        except Exception:  # noqa: BLE001 - the runner is stopped below whatever happened here
+            log.exception("stopping the orchestration service failed")
         runner.stop(wait=True)
+        if service_db is not None:
+            service_db.close()
         try:
             with Database.open(paths.registry) as db:
                 left = db.query_one("SELECT COUNT(*) FROM schedules WHERE status = 'executing' AND claimed_by LIKE ?",

@@ -165,7 +165,8 @@ class ScheduleList(list):
 class ScheduleConflict:
     """One reason a schedule cannot be where it was asked to be.
 
-    ``kind`` is ``past``, ``same_video`` or ``too_close``.
+    ``kind`` is ``past``, ``same_video`` or ``too_close``; wave planning in the orchestrator
+    adds ``daily_cap`` and ``no_slot``.
     """
 
     kind: str

@@ -6,6 +6,10 @@ key, so a typo in the file is reported at start-up instead of misbehaving later.
 
 ``ASFS_GITHUB_TOKEN`` in the environment wins over ``github_token`` in the file, so a server
 can keep the secret out of the data directory.
+
+The local HTTP API (``orchestration/api.py``) reads ``api_enabled``, ``api_host`` and
+``api_port``. ``api_enabled`` left unset (null) means "on for ``--headless``, off for the
+window"; true or false decides for both.
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ from database.paths import DataPaths
 
 TOKEN_ENV = "ASFS_GITHUB_TOKEN"
 DEFAULT_GITHUB_API = "https://api.github.com"
+DEFAULT_CONFIG_PATH = "asfs/channel.toml"  # where a channel's config goes in its repository
+DEFAULT_API_HOST = "127.0.0.1"
+DEFAULT_API_PORT = 8765
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[?[0-9A-Fa-f:.]+\]?)$")
+_REPO_PATH = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,14 @@ class Settings:
     github_token: str | None = None
     github_api_url: str = DEFAULT_GITHUB_API
     github_timeout_seconds: float = 10
+    github_config_path: str = DEFAULT_CONFIG_PATH
+    api_enabled: bool | None = None
+    api_host: str = DEFAULT_API_HOST
+    api_port: int = DEFAULT_API_PORT
+
+    def api_enabled_for(self, *, headless: bool) -> bool:
+        """Whether the HTTP API is served: ``api_enabled`` when set, else only in headless mode."""
+        return headless if self.api_enabled is None else self.api_enabled
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with ``changes`` applied and validated like the file's values."""
@@ -58,6 +75,7 @@ _NUMBERS: dict[str, tuple[type, float, float]] = {
     "missed_grace_seconds": (float, 0, 30 * 86_400),
     "schedule_max_attempts": (int, 1, 100),
     "github_timeout_seconds": (float, 0.1, 300),
+    "api_port": (int, 0, 65535),
 }
 KEYS = tuple(f.name for f in dataclasses.fields(Settings))
 
@@ -65,7 +83,7 @@ KEYS = tuple(f.name for f in dataclasses.fields(Settings))
 def _validated(values: Mapping[str, Any], *, source: str) -> Settings:
     out: dict[str, Any] = {}
     for key in KEYS:
-        if key not in values or values[key] is None and key != "github_token":
+        if key not in values or values[key] is None and key not in ("github_token", "api_enabled"):
             continue
         value = values[key]
         if key in _NUMBERS:
@@ -83,6 +101,21 @@ def _validated(values: Mapping[str, Any], *, source: str) -> Settings:
             if not isinstance(value, str) or not _URL.match(value.strip()):
                 raise ValidationError(f"{source}: github_api_url must be an http(s) URL, got {value!r}", key)
             out[key] = value.strip().rstrip("/")
+        elif key == "github_config_path":
+            if (not isinstance(value, str) or not _REPO_PATH.match(value.strip().strip("/"))
+                    or ".." in value.split("/")):
+                raise ValidationError(f"{source}: github_config_path must be a path inside a repository such as "
+                                      f"'asfs/channel.toml', got {value!r}", key)
+            out[key] = value.strip().strip("/")
+        elif key == "api_enabled":
+            if value is not None and not isinstance(value, bool):
+                raise ValidationError(f"{source}: api_enabled must be true, false or null, got {value!r}", key)
+            out[key] = value
+        elif key == "api_host":
+            if not isinstance(value, str) or not _HOST.match(value.strip()):
+                raise ValidationError(f"{source}: api_host must be a host name or IP address such as 127.0.0.1, "
+                                      f"got {value!r}", key)
+            out[key] = value.strip().strip("[]")
     return Settings(**out)
 
 
@@ -130,4 +163,4 @@ def load_settings(source: Any = None, *, environ: Mapping[str, str] | None = Non
     return _validated(values, source=where)
 
 
-__all__ = ["DEFAULT_GITHUB_API", "KEYS", "Settings", "TOKEN_ENV", "load_settings", "settings_path"]
+__all__ = ["DEFAULT_API_HOST", "DEFAULT_API_PORT", "DEFAULT_CONFIG_PATH", "DEFAULT_GITHUB_API", "KEYS", "Settings", "TOKEN_ENV", "load_settings", "settings_path"]
