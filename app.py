@@ -147,14 +147,27 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(NO_DISPLAY_MESSAGE)
         return EXIT_USAGE
 
-    # Uploads a crash left IN_PROGRESS are resolved at every start, off the GUI thread.
-    from orchestration.publishing import recover_in_background
+    from orchestration.settings import load_settings
 
-    recover_in_background(paths.registry)
+    try:
+        settings = load_settings(paths)
+    except ASFSError as exc:
+        print(f"asfs: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    # The scheduler (APScheduler) runs inside the app, as in --headless. Its start-up resolves
+    # uploads and schedules a crash left half-done, which may open a browser: off the GUI thread.
+    from orchestration.services import BackgroundServices
+
+    services = BackgroundServices(paths, settings, headless=False)
+    services.start_in_background()
 
     from ui.main_window import run_window
 
-    return run_window(paths)
+    try:
+        return run_window(paths)
+    finally:
+        services.stop()
 
 
 if __name__ == "__main__":

@@ -73,8 +73,7 @@ def run(data_dir: str | os.PathLike | None = None, *, stop_event: threading.Even
     from database import ASFSError, Database
     from database.paths import DataPaths, resolve_data_dir
 
-    from .orchestrator import CentralOrchestrationService
-    from .scheduler_jobs import ScheduleRunner
+    from .services import BackgroundServices
     from .settings import load_settings
 
     root = resolve_data_dir(data_dir)
@@ -105,29 +104,16 @@ def run(data_dir: str | os.PathLike | None = None, *, stop_event: threading.Even
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, on_signal)
 
-    runner = ScheduleRunner(paths.registry, settings=settings)
-    service_db = service = api = None
+    services = BackgroundServices(paths, settings, headless=True)
     code = EXIT_OK
     try:
         log.info("ASFS headless: data directory %s (pid %d)", root, os.getpid())
-        service_db = Database.open(paths.registry)
-        service = CentralOrchestrationService(service_db, settings=settings, runner=runner)
-        started = service.start(actor="headless")
-        recovery = started.get("recovery") or {}
-        log.info("start-up: %d missed schedule(s) wait for a decision, %d run late", recovery.get("missed", 0),
-                 recovery.get("late", 0))
-        if settings.api_enabled_for(headless=True):
-            from .api import start_api_server
-
-            try:
-                api = start_api_server(service_db, settings, service=service)
-            except ASFSError as exc:
-                log.error("%s The scheduler runs without the HTTP API.", exc)
+        services.start()
         last = time.monotonic()
         while not stop.wait(1.0):
             if time.monotonic() - last >= status_interval:
                 last = time.monotonic()
-                st = runner.status()
+                st = services.runner.status()
                 log.info("running; heartbeat %s, next schedule at %s", st["heartbeat"], st["next_schedule_at"])
     except ASFSError as exc:
         log.error("%s", exc)
@@ -135,22 +121,8 @@ def run(data_dir: str | os.PathLike | None = None, *, stop_event: threading.Even
     except KeyboardInterrupt:  # a second Ctrl-C before the handler was installed
         pass
     finally:
-        if api is not None:
-            api.stop()
-        try:
-            if service is not None:
-                service.stop(actor="headless")  # the pipeline queue, then the scheduler
-        except Exception:  # noqa: BLE001 - the runner is stopped below whatever happened here
-            log.exception("stopping the orchestration service failed")
-        runner.stop(wait=True)
-        if service_db is not None:
-            service_db.close()
-        try:
-            with Database.open(paths.registry) as db:
-                left = db.query_one("SELECT COUNT(*) FROM schedules WHERE status = 'executing' AND claimed_by LIKE ?",
-                                    (f"%:{os.getpid()}:%",))[0]
-        except ASFSError:
-            left = 0
+        services.stop()
+        left = services.executing_left()
         if left:
             log.error("%d schedule(s) of this process are still executing after the stop", left)
             code = EXIT_FAILURE

@@ -372,9 +372,15 @@ def _application() -> QApplication:
 def run_window(paths: DataPaths) -> int:
     """Show the main window and run the Qt event loop until it closes; returns the exit code."""
     app = _application()
-    # Qt's event loop would otherwise swallow Ctrl+C in the terminal that started us.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Ctrl+C in the terminal and SIGTERM close the window the normal way, so the scheduler and
+    # the API stop cleanly. Python only runs signal handlers when it gets control, so a timer
+    # hands it control a few times a second while Qt's event loop runs.
     window = MainWindow(paths)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())  # closeEvent saves state and stops the workers
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     if window.settings is None or window.settings.value("window/geometry") is None:
         screen = window.screen()
         if screen is not None:  # on a small laptop screen, fit inside it instead
