@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="render each tab of the main window to DIR/<tab>.png (videos.png, ...) without showing it, then exit",
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help=(
+            "open the window on a demo registry (generated videos, a few channels per platform) that "
+            "publishes to the local sandbox platform on 127.0.0.1; data in --data-dir, else a temp folder"
+        ),
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
 
@@ -112,12 +120,42 @@ def main(argv: list[str] | None = None) -> int:
     # The registry package is imported only now, so --version and --help never depend on it.
     from database.paths import DataPaths, resolve_data_dir
 
-    data_dir = resolve_data_dir(args.data_dir)
+    if args.demo and not args.screenshot and not display_available():
+        sys.stderr.write(NO_DISPLAY_MESSAGE)
+        return EXIT_USAGE
+    if args.demo:
+        # The demo never touches the operator's registry: only an explicit --data-dir moves it.
+        from orchestration.demo import DEFAULT_DIR
+
+        data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else DEFAULT_DIR
+    else:
+        data_dir = resolve_data_dir(args.data_dir)
     if data_dir.exists() and not data_dir.is_dir():
         print(f"asfs: the data directory {data_dir} is a file, not a folder.", file=sys.stderr)
         return EXIT_USAGE
     paths = DataPaths(data_dir)
 
+    demo = None
+    if args.demo:
+        from orchestration.demo import Demo
+
+        print(f"asfs: preparing the demo in {data_dir} ...", file=sys.stderr)
+        try:
+            demo = Demo(data_dir).start(progress=lambda text: print(f"  {text}", file=sys.stderr))
+        except Exception as exc:  # noqa: BLE001 - say what failed instead of a traceback
+            print(f"asfs: the demo could not start: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        print(f"asfs: sandbox platform at {demo.sandbox.url} (posts appear on its channel pages)",
+              file=sys.stderr)
+    try:
+        return _run(args, paths)
+    finally:
+        if demo is not None:
+            demo.stop()
+
+
+def _run(args: argparse.Namespace, paths) -> int:
+    """Open the registry, then take a screenshot or show the window (with the scheduler)."""
     # Open (create or migrate) the registry before any window: a registry from a newer ASFS,
     # or a file that is not one, is refused here with a message instead of a broken window.
     from database import ASFSError, Database

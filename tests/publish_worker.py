@@ -2,8 +2,9 @@
 
     python -m tests.publish_worker hang REGISTRY VIDEO CHANNEL MARKER
         uploads with an uploader that writes MARKER and then never returns (to be SIGKILLed)
-    python -m tests.publish_worker bulk REGISTRY LEDGER
-        runs "upload all pending" with an uploader that appends "video|channel" to LEDGER
+    python -m tests.publish_worker bulk REGISTRY LEDGER PEERS
+        once PEERS workers are ready, runs "upload all pending" with an uploader that appends
+        "video|channel|pid" to LEDGER
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import uploaders
@@ -41,7 +43,7 @@ class Ledger(PlatformUploader):
             os.write(fd, line)  # one write with O_APPEND: lines from two processes never interleave
         finally:
             os.close(fd)
-        threading.Event().wait(0.002)
+        threading.Event().wait(0.01)  # an upload takes a moment: the other worker gets its turn
         return UploadResult(True, f"{os.getpid()}-{Path(video_path).stem}")
 
 
@@ -53,9 +55,17 @@ def main(argv: list[str]) -> int:
         uploaders.register(channel, lambda ch: Hang(marker))
         Publisher(db).publish(video, channel)
         return 1  # never reached
-    ledger = rest[0]
+    ledger, peers = rest[0], int(rest[1]) if len(rest) > 1 else 1
     for platform in ("YouTube", "TikTok", "Instagram"):
         uploaders.register(platform, lambda ch: Ledger(ledger, ch))
+    # Start together with the other workers (a file barrier), so they really contend even
+    # when one process is slow to start on a loaded machine.
+    Path(f"{ledger}.ready.{os.getpid()}").touch()
+    deadline = time.monotonic() + 60
+    while len(list(Path(ledger).parent.glob(Path(ledger).name + ".ready.*"))) < peers:
+        if time.monotonic() > deadline:
+            raise SystemExit("the other workers never started")
+        time.sleep(0.01)
     report = Publisher(db).upload_all_pending(max_parallel=3)
     print(f"{report.succeeded} {report.failed} {len(report.skipped)}")
     db.close()

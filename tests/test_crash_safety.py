@@ -108,7 +108,7 @@ def test_two_processes_upload_all_pending_publish_each_pair_once(tmp_path):
     with Database.open(path) as db:
         VideoRegistry(db).register_videos(rows)
     ledger = tmp_path / "ledger.txt"
-    procs = [spawn("bulk", str(path), str(ledger)) for _ in range(2)]
+    procs = [spawn("bulk", str(path), str(ledger), "2") for _ in range(2)]
     for p in procs:
         out, err = p.communicate(timeout=240)
         assert p.returncode == 0, err
