@@ -708,3 +708,26 @@ def test_100k_videos_load_off_the_gui_thread_and_refresh_one_row(qtbot, db, regi
     finally:
         ticker.stop()
         window.shutdown()
+
+
+def test_clicking_youtube_publishes_to_the_sandbox(qtbot, db, registry, make_clip, answers, open_window,
+                                                   sandbox, builtin_uploaders):
+    """The same click, through the real YouTube uploader and real Chromium, against the sandbox."""
+    from orchestration.demo import point_channels_at, sign_in_profiles
+
+    vid = registry.register_video(str(make_clip("real.mp4")), title="Real upload")
+    db.execute("UPDATE channels SET account = 'tab-test' WHERE id = 'YouTube'")
+    channels = [c for c in point_channels_at(db.paths, sandbox) if c["id"] == "YouTube"]
+    sign_in_profiles(db.paths, sandbox, channels)
+    window = open_window()
+    tab = window.videos_tab
+    answers.then("Upload")
+
+    click_platform(qtbot, tab, vid, "YouTube")
+
+    qtbot.waitUntil(lambda: cell(tab, vid, "YouTube").startswith(("✔", "✖", "🔑", "❓")), timeout=90_000)
+    assert cell(tab, vid, "YouTube") == "✔ Published"
+    posts = sandbox.posts("youtube", "tab-test")
+    assert [p["id"] for p in posts] == [registry.get_upload_status(vid, "YouTube")["platform_post_id"]]
+    assert posts[0]["title"] == "Real upload"
+    qtbot.waitUntil(lambda: tab.uploads_running() == 0, timeout=30_000)
