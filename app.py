@@ -203,7 +203,7 @@ def _run(args: argparse.Namespace, paths) -> int:
     from ui.main_window import run_window
 
     try:
-        return run_window(paths)
+        return run_window(paths, services=services)
     finally:
         services.stop()
 

@@ -582,6 +582,24 @@ class UploadRepository:
             sets=dict(error_message="settled: the upload is not on the channel", error_kind=None),
         )
 
+    def requeue_login_required(self, channel_id: str, *, now: datetime | None = None) -> int:
+        """The operator logged the channel in again: its LOGIN_REQUIRED uploads go back to PENDING.
+
+        Returns how many moved (one that another process moved meanwhile is left alone).
+        """
+        rows = self.db.query(
+            "SELECT * FROM video_uploads WHERE channel_id = ? AND upload_status = 'LOGIN_REQUIRED' ORDER BY id",
+            (channel_id,))
+        moved = 0
+        for row in rows:
+            try:
+                self._finish(UploadRecord.from_row(row), S.PENDING, owner=None, now=now,
+                             sets=dict(error_message=None, error_kind=None, next_attempt_at=None))
+            except IllegalTransitionError:
+                continue
+            moved += 1
+        return moved
+
     def mark_blocked(self, video_id: str, channel_id: str, reason: str, *, now: datetime | None = None) -> UploadRecord:
         """Record that an attempt was refused by the duplicate rules (status BLOCKED)."""
         now = now or utcnow()

@@ -135,15 +135,15 @@ def test_main_window(qtbot, data_dir: Path) -> None:
         assert (window.width(), window.height()) == (1280, 800)
         assert isinstance(window.tabs, QTabWidget)
         assert window.centralWidget() is window.tabs
-        assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["🎬 Videos"]
+        assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["🎬 Videos", "📺 Channels", "📅 Schedules", "🔀 Distribution", "📊 Dashboard"]
         assert isinstance(window.tabs.widget(0), VideosTab)
         assert str(data_dir) in window.status_text()
         assert str(data_dir / "database" / "videos.db") in window.status_text()
         assert window.statusBar().isAncestorOf(window.location_label)
 
-        index = window.add_tab(QLabel("later"), "Channels")
-        assert index == 1
-        assert window.tabs.tabText(1) == "Channels"
+        index = window.add_tab(QLabel("later"), "Later")
+        assert index == 5
+        assert window.tabs.tabText(5) == "Later"
         qtbot.waitUntil(window.is_settled, timeout=20_000)
     finally:
         window.shutdown()

@@ -20,6 +20,8 @@ from ui.worker import TaskCancelled, Worker
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
+ALL_TABS = ["🎬 Videos", "📺 Channels", "📅 Schedules", "🔀 Distribution", "📊 Dashboard"]
+
 
 @pytest.fixture
 def asked(monkeypatch):
@@ -57,7 +59,7 @@ def make_window(qtbot, asked):
 class LaterTab(QLabel):
     """What a later tab (Channels, Schedules, ...) looks like to the window."""
 
-    NAME = "channels"
+    NAME = "later"
     activityChanged = Signal()
     countsChanged = Signal()
 
@@ -90,11 +92,11 @@ def test_window_opens_the_registry_in_the_background_and_shows_the_videos_tab(ma
 
     assert window.windowTitle() == WINDOW_TITLE
     assert (window.width(), window.height()) == (1280, 800)
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["🎬 Videos"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ALL_TABS
     assert window.tabs.widget(0) is window.videos_tab
     assert window.db is not None and window.db.path == data_dir / "database" / "videos.db"
     assert str(data_dir / "database" / "videos.db") in window.status_text()
-    assert window.counts_label.text() == "0 videos"
+    assert window.counts_label.text().startswith("0 videos")
     assert window.videos_tab.stack.currentWidget() is window.videos_tab.empty_page
 
 
@@ -102,9 +104,9 @@ def test_later_tabs_slot_in_and_get_the_registry(make_window, data_dir, qtbot):
     window = make_window(DataPaths(data_dir))
     later = LaterTab()
 
-    index = window.add_tab(later, "📺 Channels")
+    index = window.add_tab(later, "🧪 Later")
 
-    assert index == 1 and window.tabs.tabText(1) == "📺 Channels"
+    assert index == len(ALL_TABS) and window.tabs.tabText(index) == "🧪 Later"
     assert later.db is window.db
     later.activityChanged.emit()
     assert window.activity_label.text() == "Running: syncing channels"
@@ -119,7 +121,7 @@ def test_status_bar_counts_and_what_is_running(qtbot, make_window, db, registry,
     scripts["TikTok"].then(wait_for_cancel)
     window = make_window(DataPaths.for_registry(db.path), db=db)
     tab = window.videos_tab
-    assert window.counts_label.text() == "1 video"
+    qtbot.waitUntil(lambda: window.counts_label.text().startswith("1 video"))
     assert not window.activity_label.isVisibleTo(window)
 
     asked.answers.append("Upload")
@@ -138,8 +140,8 @@ def test_remembers_geometry_column_widths_and_last_tab(qtbot, make_window, data_
     size = (first.width(), first.height())
     assert size != (1280, 800)
     first.videos_tab.table.setColumnWidth(COL_TITLE, 333)
-    first.add_tab(LaterTab(), "📺 Channels")
-    first.tabs.setCurrentIndex(1)
+    later = first.add_tab(LaterTab(), "🧪 Later")
+    first.tabs.setCurrentIndex(later)
     first.close()  # closing saves
     assert (data_dir / SETTINGS_FILE).is_file()  # under the data dir, not in the user's home
 
@@ -148,8 +150,8 @@ def test_remembers_geometry_column_widths_and_last_tab(qtbot, make_window, data_
     assert second.height() == size[1] and second.width() < 1280
     assert second.videos_tab.table.columnWidth(COL_TITLE) == 333
     assert second.tabs.currentIndex() == 0  # the remembered tab is not there yet ...
-    second.add_tab(LaterTab(), "📺 Channels")
-    assert second.tabs.currentIndex() == 1  # ... and is chosen when it slots in
+    second.add_tab(LaterTab(), "🧪 Later")
+    assert second.tabs.currentIndex() == later  # ... and is chosen when it slots in
 
 
 def test_keyboard_shortcuts(qtbot, make_window, data_dir, asked):
@@ -221,7 +223,9 @@ def test_quitting_while_uploading_asks_first(qtbot, make_window, db, registry, m
 
 def test_save_screenshot_renders_every_tab(qtbot, data_dir, tmp_path, registry, make_clip):
     out = save_screenshot(DataPaths(data_dir), tmp_path / "shots")
-    assert out == [tmp_path / "shots" / "videos.png"]
+    assert out == [tmp_path / "shots" / f"{name}.png"
+                   for name in ("videos", "channels", "schedules", "distribution", "dashboard")]
+    assert all(p.read_bytes()[:8] == PNG_SIGNATURE for p in out)
     assert out[0].read_bytes()[:8] == PNG_SIGNATURE
     assert not (data_dir / SETTINGS_FILE).exists()  # a screenshot leaves the window state alone
 

@@ -32,6 +32,11 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWi
 from ui import dialogs
 from ui.notifications import Notifier
 from ui.tabs.videos_tab import REFRESH_INTERVAL_MS, VideosTab, local_paths
+from ui.orchestration_bar import OrchestrationBar
+from ui.tabs.channels_tab import ChannelsTab
+from ui.tabs.dashboard_tab import DashboardTab, navigate_in
+from ui.tabs.distribution_tab import DistributionTab
+from ui.tabs.schedules_tab import SchedulesTab
 from ui.worker import Worker
 
 if TYPE_CHECKING:
@@ -54,11 +59,13 @@ class MainWindow(QMainWindow):
             (and closes it with the window).
         remember: restore and save geometry, column widths and the last tab (in the data
             directory's ``window-state.ini``, not the user's home).
-        refresh_interval_ms: the Videos tab's auto-refresh; 0 turns it off (tests refresh by hand).
+        refresh_interval_ms: the tabs' auto-refresh; 0 turns it off (tests refresh by hand).
+        services: the app's ``orchestration.services.BackgroundServices`` (the scheduler), which
+            the orchestration bar drives; None shows "no scheduler".
     """
 
     def __init__(self, paths: DataPaths, parent: QWidget | None = None, *, db=None, remember: bool = True,
-                 refresh_interval_ms: int = REFRESH_INTERVAL_MS):
+                 refresh_interval_ms: int = REFRESH_INTERVAL_MS, services=None):
         super().__init__(parent)
         self.paths = paths
         self.db = db
@@ -104,6 +111,22 @@ class MainWindow(QMainWindow):
 
         self.videos_tab = VideosTab(self.worker, self.notifier, self, refresh_interval_ms=refresh_interval_ms)
         self.add_tab(self.videos_tab, VideosTab.TITLE)
+
+        self.orchestration_bar = OrchestrationBar(self.worker, services, self)
+        bar = self.addToolBar("Orchestration")
+        bar.setObjectName("orchestrationToolBar")
+        bar.setMovable(False)
+        bar.addWidget(self.orchestration_bar)
+        self.channels_tab = ChannelsTab(self.worker, self.notifier, self, refresh_interval_ms=refresh_interval_ms)
+        self.add_tab(self.channels_tab, ChannelsTab.TITLE)
+        self.schedules_tab = SchedulesTab(self.worker, self.notifier, self, refresh_interval_ms=refresh_interval_ms)
+        self.add_tab(self.schedules_tab, SchedulesTab.TITLE)
+        self.distribution_tab = DistributionTab(self.worker, self.notifier, self,
+                                                refresh_interval_ms=refresh_interval_ms)
+        self.add_tab(self.distribution_tab, DistributionTab.TITLE)
+        self.dashboard_tab = DashboardTab(self.worker, self.notifier, self, refresh_interval_ms=refresh_interval_ms)
+        self.add_tab(self.dashboard_tab, DashboardTab.TITLE)
+        self.dashboard_tab.navigate.connect(lambda target: navigate_in(self.tabs, target))
         self._build_actions()
         self.tabs.currentChanged.connect(self._tab_changed)
 
@@ -318,6 +341,7 @@ class MainWindow(QMainWindow):
             if hasattr(widget, "shutdown"):
                 widget.shutdown()
         self.notifier.clear()
+        self.orchestration_bar.shutdown()
         self.worker.shutdown(wait=True)
         if self._own_db and self.db is not None:
             self.db.close()
@@ -369,13 +393,13 @@ def _application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def run_window(paths: DataPaths) -> int:
+def run_window(paths: DataPaths, services=None) -> int:
     """Show the main window and run the Qt event loop until it closes; returns the exit code."""
     app = _application()
     # Ctrl+C in the terminal and SIGTERM close the window the normal way, so the scheduler and
     # the API stop cleanly. Python only runs signal handlers when it gets control, so a timer
     # hands it control a few times a second while Qt's event loop runs.
-    window = MainWindow(paths)
+    window = MainWindow(paths, services=services)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: window.close())  # closeEvent saves state and stops the workers
     wake = QTimer()
