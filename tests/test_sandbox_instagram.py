@@ -148,7 +148,9 @@ def test_sharing_timeout_is_an_unknown_outcome_that_find_existing_settles(instag
     assert result.details.get("unknown") and result.error_message.startswith("outcome unknown")
     assert_failure_artifacts(result, up)
     (post,) = sandbox.posts("instagram")
-    assert post["status"] == "sharing"  # Share was pressed: Instagram is still working on it
+    # Share was pressed, so the post exists; whether Instagram has finished by now depends on how
+    # long the failure capture took on a loaded machine, which is not what this test is about.
+    assert post["status"] in ("sharing", "shared")
 
     app = sandbox.app("instagram")
     deadline = time.monotonic() + 10
