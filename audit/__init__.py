@@ -76,6 +76,9 @@ def _audit_v1(conn: sqlite3.Connection) -> None:
 
 AUDIT_MIGRATIONS = [_audit_v1]
 
+# json.dumps(x, default=str) builds a new encoder each call; one shared encoder writes the same text.
+_encode = json.JSONEncoder(default=str).encode
+
 _log_handlers: dict[Path, logging.Handler] = {}
 _log_lock = threading.Lock()
 
@@ -162,6 +165,22 @@ class AuditLog:
             log.exception("could not write %s", self.log_path)
         return event_id
 
+    def record_many(self, events, *, actor: str = "system", timestamp: datetime | None = None) -> None:
+        """Record many events in one transaction (a distribution run makes thousands).
+
+        Args:
+            events: ``(kind, message, subject_type, subject_id, details)`` tuples; ``details`` is a
+                dict, or its JSON text when the caller already has it.
+        """
+        stamp, pid = to_iso(timestamp or utcnow()), os.getpid()
+        with self.db.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO events (timestamp, kind, subject_type, subject_id, actor, message, details, pid)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                [(stamp, kind, subject_type, subject_id, actor, message,
+                  details if isinstance(details, str) else _encode(details or {}), pid)
+                 for kind, message, subject_type, subject_id, details in events])
+
     def record(
         self,
         kind: str,
@@ -179,7 +198,7 @@ class AuditLog:
                 "INSERT INTO events (timestamp, kind, subject_type, subject_id, actor, message, details, pid)"
                 " VALUES (?,?,?,?,?,?,?,?)",
                 (to_iso(timestamp or utcnow()), kind, subject_type, subject_id, actor, message,
-                 json.dumps(details or {}, default=str), os.getpid()),
+                 _encode(details or {}), os.getpid()),
             )
             return cur.lastrowid
 

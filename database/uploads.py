@@ -23,10 +23,11 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import stat
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from .connection import Database, from_iso, to_iso, utcnow
 from .errors import IllegalTransitionError, VideoNotFoundError
@@ -45,6 +46,9 @@ class UploadStatus(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+_BY_VALUE = {s.value: s for s in UploadStatus}
 
 
 class ErrorKind(str, Enum):
@@ -88,7 +92,8 @@ _MANUAL_EXTRA: dict[UploadStatus | None, frozenset[UploadStatus]] = {
 
 
 def _status(value: str | UploadStatus | None) -> UploadStatus | None:
-    return None if value is None else UploadStatus(value)
+    # a dict lookup first: the rules ask this for every check, and Enum() is slow
+    return None if value is None else _BY_VALUE.get(value) or UploadStatus(value)
 
 
 def can_transition(old: str | UploadStatus | None, new: str | UploadStatus, *, manual: bool = False) -> bool:
@@ -160,6 +165,10 @@ class RetryPolicy:
 
 
 DEFAULT_POLICY = RetryPolicy()
+_JITTER = random.Random()  # retry jitter for repositories not given their own generator
+
+
+_RECORD_FIELDS: set[str] = set()  # UploadRecord's field names, filled on first use
 
 
 @dataclass
@@ -189,8 +198,9 @@ class UploadRecord:
     def from_row(cls, row: sqlite3.Row | None) -> "UploadRecord | None":
         if row is None:
             return None
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: row[k] for k in row.keys() if k in names})
+        if not _RECORD_FIELDS:
+            _RECORD_FIELDS.update(f.name for f in fields(UploadRecord))
+        return cls(**{k: row[k] for k in row.keys() if k in _RECORD_FIELDS})
 
     @property
     def status(self) -> UploadStatus:
@@ -200,8 +210,7 @@ class UploadRecord:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The answer of the upload rules: allowed or not, why, and a machine-readable code."""
 
     allowed: bool
@@ -212,19 +221,22 @@ class Verdict:
         return self.allowed, self.reason
 
 
+# CROSS JOIN fixes the join order of the duplicate lookups: same checksum (or source URL) first,
+# through its index, then that video's upload on the channel. Left to itself the planner walks
+# every published upload of the channel instead, which grows with the registry (issue 10). Only the
+# columns every check reads (each costs time on every check; rarer ones are read when needed), and
+# rowids rather than ids to tell the other videos apart (the index has them; no table lookup).
 _RULES_SQL = """
-SELECT v.id, v.file_path, v.checksum, v.size_bytes, v.file_mtime_ns, v.duplicate_allowed,
-       v.source_url, v.status AS video_status,
-       u.upload_status, u.platform_post_id, u.next_attempt_at, u.retry_count, u.error_message,
-       c.id AS channel_id, c.name AS channel_name, c.status AS channel_status,
-       c.status_reason, c.rate_limited_until, c.login_state,
+SELECT v.file_path, v.size_bytes, v.file_mtime_ns, v.duplicate_allowed, v.status AS video_status,
+       u.upload_status, u.next_attempt_at, u.retry_count,
+       c.name AS channel_name, c.status AS channel_status, c.status_reason, c.rate_limited_until,
        (SELECT v2.id || char(31) || u2.upload_status
-          FROM videos v2 JOIN video_uploads u2 ON u2.video_id = v2.id AND u2.channel_id = c.id
-         WHERE v2.checksum = v.checksum AND v2.id != v.id
+          FROM videos v2 CROSS JOIN video_uploads u2 ON u2.video_id = v2.id AND u2.channel_id = c.id
+         WHERE v2.checksum = v.checksum AND v2.rowid != v.rowid
            AND u2.upload_status IN ('SUCCESS', 'IN_PROGRESS', 'UNKNOWN') LIMIT 1) AS same_content,
        (SELECT v3.id || char(31) || u3.upload_status
-          FROM videos v3 JOIN video_uploads u3 ON u3.video_id = v3.id AND u3.channel_id = c.id
-         WHERE v.source_url IS NOT NULL AND v3.source_url = v.source_url AND v3.id != v.id
+          FROM videos v3 CROSS JOIN video_uploads u3 ON u3.video_id = v3.id AND u3.channel_id = c.id
+         WHERE v.source_url IS NOT NULL AND v3.source_url = v.source_url AND v3.rowid != v.rowid
            AND u3.upload_status IN ('SUCCESS', 'IN_PROGRESS', 'UNKNOWN') LIMIT 1) AS same_source
 FROM videos v
 JOIN channels c ON c.id = :channel
@@ -243,7 +255,7 @@ def file_state(path: str, size: int | None, mtime_ns: int | None) -> str:
         return "missing"
     except OSError:
         return "unreadable"
-    if not os.path.isfile(path):
+    if not stat.S_ISREG(st.st_mode):  # what os.path.isfile asks, without a second stat
         return "missing"
     if size is not None and st.st_size != size:
         return "changed"
@@ -272,37 +284,41 @@ def evaluate_upload(
         verify_checksum: ``f(video_id, path) -> bool``, called when only the file's mtime
             changed, to tell a touched file from a modified one.
     """
-    now = now or utcnow()
     row = conn.execute(_RULES_SQL, {"video": video_id, "channel": channel_id}).fetchone()
     if row is None:
         if conn.execute("SELECT 1 FROM videos WHERE id = ?", (video_id,)).fetchone() is None:
             return Verdict(False, f"Video '{video_id}' is not in the registry.", "unknown_video")
         return Verdict(False, f"Channel '{channel_id}' does not exist.", "unknown_channel")
+    # Unpacked once, in _RULES_SQL's column order: this runs for every check (issue 10).
+    (file_path, size_bytes, mtime_ns, duplicate_allowed, video_status, upload_status, next_attempt_at,
+     retry_count, channel, channel_status, status_reason, rate_limited_until, same_content, same_source) = row
 
-    channel = row["channel_name"]
-    if row["video_status"] == "invalid":
+    if video_status == "invalid":
         return Verdict(False, f"Video '{video_id}' was marked invalid and cannot be uploaded.", "invalid_video")
     if check_file:
-        state = file_state(row["file_path"], row["size_bytes"], row["file_mtime_ns"])
+        state = file_state(file_path, size_bytes, mtime_ns)
         if state == "missing":
-            return Verdict(False, f"Video file not found: {row['file_path']}", "file_missing")
+            return Verdict(False, f"Video file not found: {file_path}", "file_missing")
         if state == "unreadable":
-            return Verdict(False, f"Video file cannot be read (permissions?): {row['file_path']}", "file_unreadable")
-        if state == "touched" and verify_checksum is not None and row["checksum"]:
-            state = "ok" if verify_checksum(video_id, row["file_path"]) else "changed"
+            return Verdict(False, f"Video file cannot be read (permissions?): {file_path}", "file_unreadable")
+        if state == "touched" and verify_checksum is not None and conn.execute(
+                "SELECT checksum FROM videos WHERE id = ?", (video_id,)).fetchone()[0]:
+            state = "ok" if verify_checksum(video_id, file_path) else "changed"
         if state == "changed":
             return Verdict(
                 False,
-                f"Video file changed since it was registered (checksum no longer matches): {row['file_path']}",
+                f"Video file changed since it was registered (checksum no longer matches): {file_path}",
                 "file_changed",
             )
 
-    status = _status(row["upload_status"])
-    dup_ok = bool(row["duplicate_allowed"])
+    status = _status(upload_status)
+    dup_ok = bool(duplicate_allowed)
     if status is S.IN_PROGRESS:
         return Verdict(False, f"An upload of '{video_id}' to {channel} is already in progress.", "in_progress")
     if status is S.SUCCESS and not dup_ok:
-        post = f" (post {row['platform_post_id']})" if row["platform_post_id"] else ""
+        post_id = conn.execute("SELECT platform_post_id FROM video_uploads WHERE video_id = ? AND channel_id = ?",
+                               (video_id, channel_id)).fetchone()[0]
+        post = f" (post {post_id})" if post_id else ""
         return Verdict(
             False,
             f"Duplicate: '{video_id}' is already published on {channel}{post}. "
@@ -316,19 +332,19 @@ def evaluate_upload(
             "check the channel before uploading again.",
             "outcome_unknown",
         )
-    for column, what in (("same_content", "The same content"), ("same_source", "A video from the same source URL")):
-        other = row[column]
+    for other, what, code in ((same_content, "The same content", "duplicate_content"),
+                              (same_source, "A video from the same source URL", "duplicate_source")):
         if other and not dup_ok:
             other_id, other_status = other.split(chr(31))
             return Verdict(
                 False,
                 f"Duplicate: {what} is already {_DUP_WORD.get(other_status, other_status)} "
                 f"on {channel} as '{other_id}'. Allow duplicates for this video to upload it anyway.",
-                "duplicate_content" if column == "same_content" else "duplicate_source",
+                code,
             )
 
-    until = from_iso(row["rate_limited_until"])
-    if until and until > now:
+    until = from_iso(rate_limited_until)
+    if until and until > (now := now or utcnow()):
         return Verdict(
             False,
             f"{channel} is rate limited until {until.strftime('%Y-%m-%d %H:%M UTC')}; "
@@ -336,27 +352,27 @@ def evaluate_upload(
             "rate_limited",
         )
     if not manual:
-        if row["channel_status"] != "active":
-            why = f" ({row['status_reason']})" if row["status_reason"] else ""
-            return Verdict(False, f"{channel} is {row['channel_status']}{why}.", "channel_unavailable")
+        if channel_status != "active":
+            why = f" ({status_reason})" if status_reason else ""
+            return Verdict(False, f"{channel} is {channel_status}{why}.", "channel_unavailable")
         if status is S.FAILED_FINAL:
             return Verdict(
                 False,
-                f"'{video_id}' failed on {channel} after {row['retry_count']} attempts (FAILED_FINAL); "
+                f"'{video_id}' failed on {channel} after {retry_count} attempts (FAILED_FINAL); "
                 "only a manual upload retries it.",
                 "failed_final",
             )
         if status is S.LOGIN_REQUIRED:
             return Verdict(False, f"{channel} needs the operator to log in again.", "login_required")
-        nxt = from_iso(row["next_attempt_at"])
-        if status in (S.FAILED, S.RATE_LIMITED) and nxt and nxt > now:
+        nxt = from_iso(next_attempt_at)
+        if status in (S.FAILED, S.RATE_LIMITED) and nxt and nxt > (now := now or utcnow()):
             return Verdict(
                 False,
                 f"'{video_id}' on {channel} waits for its retry at {nxt.strftime('%Y-%m-%d %H:%M:%S UTC')}.",
                 "retry_not_due",
             )
     if status is S.FAILED_FINAL:
-        return Verdict(True, f"Manual upload after FAILED_FINAL ({row['retry_count']} attempts).", "ok_manual_override")
+        return Verdict(True, f"Manual upload after FAILED_FINAL ({retry_count} attempts).", "ok_manual_override")
     if status is S.SUCCESS:
         return Verdict(True, "Already published there; duplicates are allowed for this video.", "ok_duplicate_allowed")
     return Verdict(True, "OK", "ok")
@@ -368,7 +384,9 @@ class UploadRepository:
     def __init__(self, db: Database, policy: RetryPolicy = DEFAULT_POLICY, rng: random.Random | None = None):
         self.db = db
         self.policy = policy
-        self.rng = rng or random.Random()
+        # one shared generator: seeding a new one reads the OS's entropy, and a repository is
+        # made for every upload a schedule runs
+        self.rng = rng or _JITTER
 
     # -- reads ----------------------------------------------------------------------------
 

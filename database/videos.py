@@ -396,12 +396,13 @@ class VideoRegistry:
         Returns:
             ``(True, "OK")`` or ``(False, reason)`` with a reason a person understands.
         """
-        try:
-            channel = resolve_channel(self.db.conn, platform)
-        except Exception:
-            if self.db.query_one("SELECT 1 FROM videos WHERE id = ?", (video_id,)) is None:
-                return False, f"Video '{video_id}' is not in the registry."
-            raise
+        # A channel id (a default channel's id is its platform's name) needs no lookup of its own:
+        # the rules query finds the channel. Anything else is resolved first.
+        verdict = evaluate_upload(self.db.conn, video_id, platform, manual=not automatic, now=now,
+                                  verify_checksum=self._verify_checksum)
+        if verdict.code != "unknown_channel":
+            return verdict.as_tuple()
+        channel = resolve_channel(self.db.conn, platform)
         verdict = evaluate_upload(self.db.conn, video_id, channel["id"], manual=not automatic, now=now,
                                   verify_checksum=self._verify_checksum)
         return verdict.as_tuple()
