@@ -24,15 +24,22 @@ source URL is, under another video id. Automatic runs also never re-create an as
 operator cancelled or one that failed (that one is retried instead), so running them every
 hour is idempotent.
 
-Every decision is an audit event (``distribution.*``): each assignment with its reason,
-each unavailable channel skipped and why, each video left unassigned and why, and a summary
-per run.
+Every decision is an audit event (``distribution.*``): each assignment with its reason (and
+the matching channels that did not take the video), each unavailable channel skipped and why,
+each video left unassigned and why (for the channels that came closest), and a summary per run.
+A run by filters judges every (video, channel) pair at once (``filters.failure_matrix``) and
+builds reasons only for what it records, so 20,000 videos × 100 channels take seconds; its
+``skipped`` still lists every declined pair, built when read.
 """
 
 from __future__ import annotations
 
+import collections
+import collections.abc
 import json
 import logging
+import secrets
+import time as time_module
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -43,7 +50,7 @@ from database.channels import resolve_channel
 from database.errors import ConflictError, NotFoundError, ValidationError, VideoNotFoundError
 
 from .channels import LIVE_SCHEDULE_STATUSES, Channel, ChannelService
-from .filters import MatchResult, match
+from .filters import MatchResult, VideoFeatures, explain_failures, failure_matrix, match, video_features
 
 log = logging.getLogger("asfs.distribution")
 
@@ -57,6 +64,14 @@ _UPLOADED = ("SUCCESS", "IN_PROGRESS", "UNKNOWN")
 _SLOT_HOLDING = LIVE_SCHEDULE_STATUSES + ("completed",)
 MIN_SCHEDULE_GAP_SECONDS = 60  # seed 002: two schedules on one channel within a minute conflict
 DEFAULT_HORIZON_DAYS = 366
+_MAX_RETRIES = 3  # a new distribution's retries (seed 000)
+_INACTIVE = {"passed": True, "active": False}
+# An unassigned video's audit event says why for this many channels (the closest misses); with a
+# hundred channels the full list for every such video, every hour, would swamp the audit trail.
+_UNASSIGNED_DETAIL = 10
+# Assignments written per transaction: big enough that each index page is written once for many
+# rows (a run of 70,000 takes seconds, not tens of them), small enough to hold the lock briefly.
+_BATCH = 5000
 
 
 class DistributionNotFoundError(NotFoundError):
@@ -144,7 +159,98 @@ class DistributionList(list):
 
     def __init__(self, items: Iterable[VideoDistribution] = (), skipped: Iterable[dict[str, Any]] = ()):
         super().__init__(items)
-        self.skipped: list[dict[str, Any]] = list(skipped)
+        self.skipped: list[dict[str, Any]] | SkipList = skipped if isinstance(skipped, SkipList) else list(skipped)
+
+
+class _NoMatch:
+    """One video's skips in a run by filters: the channels whose filters it fails (a row of
+    :func:`~orchestration.filters.failure_matrix`) and the other channels that did not take it."""
+
+    __slots__ = ("video_id", "features", "channels", "row", "others", "size")
+
+    def __init__(self, video_id: str, features: VideoFeatures, channels: Sequence[Channel], row,
+                 others: dict[str, dict[str, Any]]):
+        self.video_id, self.features, self.channels, self.row, self.others = video_id, features, channels, row, others
+        self.size = int((row != 0).sum()) + len(others)
+
+    def closest(self, limit: int) -> dict[str, dict[str, Any]]:
+        """Why the channels that came closest to taking it did not (the matching ones first, then by
+        fewest failed filters): what an unassigned event records. ``skipped`` lists them all."""
+        if self.size <= limit:
+            return self.declined()
+        misses = _popcount(self.row)  # failed filters per channel
+        keep: set[str] = set()
+        for j in misses.argsort(kind="stable").tolist():
+            ch = self.channels[j]
+            if misses[j] or ch.id in self.others:
+                keep.add(ch.id)
+                if len(keep) == limit:
+                    break
+        return self.declined(keep)
+
+    def declined(self, only: set[str] | None = None) -> dict[str, dict[str, Any]]:
+        """channel id -> why it did not take the video, in channel order."""
+        out: dict[str, dict[str, Any]] = {}
+        for ch, mask in zip(self.channels, self.row.tolist()):
+            if only is not None and ch.id not in only:
+                continue
+            if mask:
+                failed, reason = explain_failures(self.features, ch.content_filters, mask)
+                out[ch.id] = {"code": "no_match", "reason": reason, "failed": failed}
+            elif ch.id in self.others:
+                out[ch.id] = self.others[ch.id]
+        return out
+
+
+class SkipList(collections.abc.Sequence):
+    """``skipped`` of a run by filters: a sequence of the same dicts, built when read.
+
+    A run over 20,000 videos and 100 channels declines two million (video, channel) pairs; each
+    video's are kept as one row of the failure matrix and become entries only when someone reads them.
+    """
+
+    def __init__(self, entries: Iterable[dict[str, Any]] = ()):
+        self._parts: list[dict[str, Any] | _NoMatch] = list(entries)
+        self._len = len(self._parts)
+        self._flat: list[dict[str, Any]] | None = None
+
+    def append(self, entry: dict[str, Any] | _NoMatch) -> None:
+        self._parts.append(entry)
+        self._len += entry.size if isinstance(entry, _NoMatch) else 1
+        self._flat = None
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self):
+        for part in self._parts:
+            if isinstance(part, _NoMatch):
+                for cid, info in part.declined().items():
+                    yield {"video_id": part.video_id, "channel_id": cid, **info}
+            else:
+                yield part
+
+    def __getitem__(self, index):
+        if self._flat is None:
+            self._flat = list(self)
+        return self._flat[index]
+
+    def counts(self) -> collections.Counter:
+        """How many entries have each ``code``, without building them (for a summary)."""
+        out: collections.Counter = collections.Counter()
+        for part in self._parts:
+            if isinstance(part, _NoMatch):
+                out["no_match"] += part.size - len(part.others)
+                out.update(info["code"] for info in part.others.values())
+            else:
+                out[part.get("code")] += 1
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, SkipList)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"SkipList({len(self)} entries)"
 
 
 @dataclass(frozen=True)
@@ -548,11 +654,42 @@ def _pct(part: int | None, whole: int | None) -> float:
 # -- the service -----------------------------------------------------------------------------------
 
 
+_BITS: list = []
+
+
+def _popcount(row):
+    """Set bits of each entry of a uint16 numpy array."""
+    if not _BITS:
+        import numpy as np
+
+        _BITS.append(np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8))
+    return _BITS[0][row & 0xFF] + _BITS[0][row >> 8]
+
+
+def _new_id() -> str:
+    """A new distribution id: 32 hex digits like a uuid4's, but time-ordered (milliseconds first),
+    so a run's thousands of inserts append to the primary-key index instead of landing all over it."""
+    return f"{time_module.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
 def _pair_taken(tx, video_id: str, channel_id: str) -> bool:
     """Whether a live distribution of the video on the channel exists (checked inside a write transaction)."""
     return tx.execute(
         "SELECT 1 FROM distributions WHERE video_id = ? AND channel_id = ? AND status IN"
         " ('assigned', 'scheduled', 'published') LIMIT 1", (video_id, channel_id)).fetchone() is not None
+
+
+def _pairs_taken(tx, video_ids: Iterable[str]) -> set[tuple[str, str]]:
+    """The (video, channel) pairs of these videos that have a live distribution (inside a write transaction)."""
+    ids = list(video_ids)
+    out: set[tuple[str, str]] = set()
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        out.update(tuple(r) for r in tx.execute(
+            # `+status`: look the videos up by their index; the status index would walk every assignment
+            f"SELECT video_id, channel_id FROM distributions WHERE video_id IN ({','.join('?' * len(part))})"
+            " AND +status IN ('assigned', 'scheduled', 'published')", part))
+    return out
 
 
 def _utc(dt: datetime) -> datetime:
@@ -649,7 +786,7 @@ class VideoDistributionService:
 
     def _insert(self, tx, *, video_id: str, channel_id: str, method: str, reason: dict[str, Any], status: str,
                 forced: bool = False, now: datetime) -> str:
-        did = uuid.uuid4().hex
+        did = _new_id()
         stamp = to_iso(now)
         tx.execute(
             "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced, created_at,"
@@ -693,15 +830,22 @@ class VideoDistributionService:
         limit = self._check_max(max_channels_per_video) or self.max_channels_per_video
         channels = self._channels(channel_ids)
         now = self._now()
+        stamp = to_iso(now)
+        when = from_iso(stamp)
         run = uuid.uuid4().hex[:12]
         with self.db.snapshot() as conn:
             videos = _load_videos(conn, video_id)
-            available, skipped = self._skip_channels(channels, now, actor, run)
+            available, unavailable = self._skip_channels(channels, now, actor, run)
             occ = _Occupancy(conn, [c.id for c in available])
             live_count = {r[0]: r[1] for r in conn.execute(
                 "SELECT video_id, COUNT(DISTINCT channel_id) FROM distributions"
                 " WHERE status IN ('assigned', 'scheduled', 'published') GROUP BY video_id")}
-        created: list[str] = []
+        skipped = SkipList(unavailable)
+        # Which filters each video fails on each channel, for all pairs at once; match() then judges
+        # only the matching pairs in full (their verdicts, reasons and score).
+        features = [video_features(v) for v in videos]
+        fails = failure_matrix(features, [ch.content_filters for ch in available])
+        created: list[VideoDistribution] = []
         counts = {"videos": len(videos), "assigned": 0, "no_match": 0, "duplicates": 0, "over_limit": 0,
                   "not_ready": 0}
         # Decisions are written in batches: one registry transaction, then their audit events.
@@ -712,25 +856,29 @@ class VideoDistributionService:
             lost: set[str] = set()
             if rows:
                 with self.db.transaction() as tx:
+                    # under the write lock: another process may have assigned a pair since we looked
+                    taken = _pairs_taken(tx, {row[1] for row in rows})
+                    fresh = []
                     for row in rows:
-                        # under the write lock: another process may have assigned the pair since we looked
-                        if _pair_taken(tx, row[1], row[2]):
+                        if (row[1], row[2]) in taken:
                             lost.add(row[0])
                             skipped.append({"video_id": row[1], "channel_id": row[2], "code": "already_assigned",
                                             "reason": f"'{row[1]}' was assigned there by another run meanwhile"})
-                            continue
-                        tx.execute(
-                            "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced,"
-                            " created_at, updated_at) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0, ?, ?)", row)
+                        else:
+                            fresh.append(row)
+                    tx.executemany(
+                        "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced,"
+                        f" max_retries, created_at, updated_at) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0,"
+                        f" {_MAX_RETRIES}, ?, ?)", fresh)
                 rows.clear()
             if lost:
-                created[:] = [d for d in created if d not in lost]
+                created[:] = [d for d in created if d.id not in lost]
                 events[:] = [e for e in events if e[2].get("subject_id") not in lost]
                 counts["assigned"] -= len(lost)
                 counts["duplicates"] += len(lost)
             self._audit_many(events, actor)
 
-        for video in videos:
+        for i, video in enumerate(videos):
             if video["status"] != "ready":
                 counts["not_ready"] += 1
                 why = f"'{video['id']}' is {video['status']}, not ready to distribute"
@@ -738,14 +886,15 @@ class VideoDistributionService:
                 events.append(("distribution.unassigned", why, {"subject_type": "video", "subject_id": video["id"],
                                                                  "details": {"run": run, "status": video["status"]}}))
                 continue
+            row = fails[i]
+            matching = (row == 0).nonzero()[0].tolist()
+            no_match = len(available) - len(matching)
+            counts["no_match"] += no_match
             candidates: list[tuple[Channel, MatchResult]] = []
-            why_not: dict[str, dict[str, Any]] = {}
-            for ch in available:
-                result = match(video, ch.content_filters)
-                if not result.matched:
-                    counts["no_match"] += 1
-                    why_not[ch.id] = {"code": "no_match", "reason": result.summary, "failed": result.failed}
-                    continue
+            why_not: dict[str, dict[str, Any]] = {}  # channels whose filters it matches that do not take it
+            for j in matching:
+                ch = available[j]
+                result = match(video, ch.content_filters, features=features[i])
                 dup = occ.find(video, ch.id, ch.name)
                 if dup is None and (video["id"], ch.id) in occ.prior:
                     state = occ.prior[(video["id"], ch.id)]
@@ -772,30 +921,42 @@ class VideoDistributionService:
                                f"rank {rank} of {len(candidates)}, priority {ch.priority})",
                     "score": result.score, "rank": rank, "candidates": len(candidates),
                     "channel_priority": ch.priority, "max_channels_per_video": limit,
-                    "filters": {v.filter: {"passed": v.passed, "active": v.active, "reason": v.reason,
-                                           "margin": round(v.margin, 4)} for v in result.verdicts},
+                    # a filter the channel does not set passes by definition: no words for it
+                    "filters": {v.filter: {"passed": v.passed, "active": True, "reason": v.reason,
+                                           "margin": round(v.margin, 4)} if v.active else _INACTIVE
+                                for v in result.verdicts},
                     "run": run,
                 }
-                did = uuid.uuid4().hex
-                rows.append((did, video["id"], ch.id, json.dumps(reason, default=str), to_iso(now), to_iso(now)))
+                did = _new_id()
+                reason_json = json.dumps(reason)
+                rows.append((did, video["id"], ch.id, reason_json, stamp, stamp))
                 occ.add(video, ch.id, "assigned")
-                created.append(did)
+                created.append(VideoDistribution(did, video["id"], ch.id, "auto_filter", reason, "assigned", 0,
+                                                 _MAX_RETRIES, None, False, when, when, ch.name))
                 counts["assigned"] += 1
+                # The channels whose filters it fails are counted here, and listed in `skipped`
+                # (and in the unassigned event when no channel takes it): with a hundred channels,
+                # listing them in every assignment would multiply the audit trail.
+                # the details' JSON around the reason's, encoded once for both records
+                details = (f'{{"video_id": {json.dumps(video["id"])}, "channel_id": {json.dumps(ch.id)}, '
+                           f'"method": "auto_filter", "reason": {reason_json}, '
+                           f'"not_chosen": {json.dumps(why_not)}, "no_match": {no_match}}}')
                 events.append(("distribution.assigned", f"'{video['id']}' assigned to {ch.name}: {reason['summary']}",
-                               {"subject_type": "distribution", "subject_id": did,
-                                "details": {"video_id": video["id"], "channel_id": ch.id, "method": "auto_filter",
-                                            "reason": reason, "not_chosen": why_not}}))
+                               {"subject_type": "distribution", "subject_id": did, "details": details}))
             live_count[video["id"]] = already + len(chosen)
-            for cid, info in why_not.items():
-                skipped.append({"video_id": video["id"], "channel_id": cid, **info})
+            declined = _NoMatch(video["id"], features[i], available, row, why_not)
+            if declined.size:
+                skipped.append(declined)
             if not chosen and (video_id is not None or not already):
+                closest = declined.closest(_UNASSIGNED_DETAIL)
                 events.append((
                     "distribution.unassigned",
-                    f"'{video['id']}' was not assigned: " + ("no available channel" if not why_not else
-                                                             f"{len(why_not)} channel(s) declined"),
-                    {"subject_type": "video", "subject_id": video["id"], "details": {"run": run, "channels": why_not}},
+                    f"'{video['id']}' was not assigned: " + ("no available channel" if not declined.size else
+                                                             f"{declined.size} channel(s) declined"),
+                    {"subject_type": "video", "subject_id": video["id"],
+                     "details": {"run": run, "declined": declined.size, "channels": closest}},
                 ))
-            if len(rows) >= 500 or len(events) >= 500:
+            if len(rows) >= _BATCH or len(events) >= _BATCH:
                 flush()
         flush()
         self._audit("distribution.run", f"Distribution by filters: {counts['assigned']} assignment(s) for "
@@ -803,15 +964,14 @@ class VideoDistributionService:
                     actor=actor, details={"run": run, "method": "auto_filter", **counts,
                                           "channels_skipped": len(channels) - len(available),
                                           "max_channels_per_video": limit})
-        return DistributionList(self.distribution_repo.get_many(created), skipped)
+        return DistributionList(created, skipped)
 
     def _audit_many(self, events: list[tuple[str, str, dict[str, Any]]], actor: str) -> None:
-        """Record buffered events in one audit transaction (nested records join it)."""
+        """Record buffered events in one audit transaction."""
         if not events:
             return
-        with self.db.audit.db.transaction():
-            for kind, message, kw in events:
-                self._audit(kind, message, actor=actor, **kw)
+        self.db.audit.record_many([(kind, message, kw.get("subject_type"), kw.get("subject_id"), kw.get("details"))
+                                   for kind, message, kw in events], actor=actor)
         events.clear()
 
     # -- by posting schedule ----------------------------------------------------------------------

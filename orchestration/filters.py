@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
 import pydantic
@@ -188,9 +188,8 @@ def parse_filters(value: Any) -> ContentFilters:
 # -- matching ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FilterVerdict:
-    """One filter's judgement of one video."""
+class FilterVerdict(NamedTuple):
+    """One filter's judgement of one video (a named tuple: a run makes hundreds of thousands)."""
 
     filter: str
     passed: bool
@@ -270,114 +269,229 @@ def _cap(x: float) -> float:
     return max(0.0, min(1.0, x))
 
 
-def match(video: Any, filters: ContentFilters | Mapping[str, Any] | None) -> MatchResult:
+class VideoFeatures(NamedTuple):
+    """What the filters look at in a video, read once (a run judges each video against every channel)."""
+
+    width: float | None
+    height: float | None
+    duration: float | None
+    views: float | None
+    watermarked: bool
+    tags: frozenset[str]
+
+
+def video_features(video: Any) -> VideoFeatures:
+    """The filter-relevant values of a registry dict (or any object with the ``videos`` columns)."""
+    return VideoFeatures(_num(_field(video, "width")), _num(_field(video, "height")), _num(_field(video, "duration")),
+                         _num(_field(video, "source_views")), bool(_field(video, "watermarked")),
+                         frozenset(_video_tags(_field(video, "tags"))))
+
+
+# One judge per filter, in FILTER_NAMES order: each gives that filter's verdict on a video.
+# A filter the channel does not set passes by definition: one shared verdict each.
+_UNSET_MIN_RESOLUTION = FilterVerdict("min_resolution", True, "no minimum resolution", active=False)
+_UNSET_MIN_VIEWS = FilterVerdict("min_views", True, "no minimum view count", active=False)
+_UNSET_MAX_DURATION = FilterVerdict("max_duration", True, "no maximum duration", active=False)
+_UNSET_MIN_DURATION = FilterVerdict("min_duration", True, "no minimum duration", active=False)
+_UNSET_EXCLUDE_WATERMARKED = FilterVerdict("exclude_watermarked", True, "watermarks allowed", active=False)
+_UNSET_INCLUDE_TAGS = FilterVerdict("include_tags", True, "no required tags", active=False)
+_UNSET_EXCLUDE_TAGS = FilterVerdict("exclude_tags", True, "no excluded tags", active=False)
+_UNSET_ORIENTATION = FilterVerdict("orientation", True, "any orientation", active=False)
+
+def _judge_min_resolution(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
+    # the shorter side, so vertical shorts are judged like horizontal videos
+    if f.min_resolution is None:
+        return _UNSET_MIN_RESOLUTION
+    need = RESOLUTIONS[f.min_resolution]
+    width, height = v.width, v.height
+    if not width or not height:
+        return FilterVerdict("min_resolution", False, f"resolution unknown (needs {f.min_resolution})")
+    short = min(width, height)
+    ok = short >= need
+    size = f"{int(width)}x{int(height)}"
+    return FilterVerdict(
+        "min_resolution", ok,
+        f"{size} is {int(short)}p on its shorter side, {'at least' if ok else 'below'} {f.min_resolution}",
+        margin=_cap((short - need) / need) if ok else 0.0,
+    )
+
+
+def _judge_min_views(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
+    views = v.views
+    if f.min_views is None:
+        return _UNSET_MIN_VIEWS
+    if views is None:
+        return FilterVerdict("min_views", False, f"view count unknown (needs {f.min_views:,})")
+    ok = views >= f.min_views
+    return FilterVerdict(
+        "min_views", ok, f"{int(views):,} views, {'at least' if ok else 'below'} {f.min_views:,}",
+        # view counts span orders of magnitude: 1000x the minimum earns the full margin
+        margin=_cap(math.log10((views + 1) / (f.min_views + 1)) / 3) if ok else 0.0,
+    )
+
+
+def _judge_max_duration(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
+    duration = v.duration
+    if f.max_duration is None:
+        return _UNSET_MAX_DURATION
+    if duration is None:
+        return FilterVerdict("max_duration", False, f"duration unknown (must be at most {f.max_duration:g} s)")
+    ok = duration <= f.max_duration
+    return FilterVerdict(
+        "max_duration", ok,
+        f"{duration:g} s is {'within' if ok else 'longer than'} the {f.max_duration:g} s maximum",
+        margin=_cap((f.max_duration - duration) / f.max_duration) if ok else 0.0,
+    )
+
+
+def _judge_min_duration(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
+    duration = v.duration
+    if f.min_duration is None:
+        return _UNSET_MIN_DURATION
+    if duration is None:
+        return FilterVerdict("min_duration", False, f"duration unknown (must be at least {f.min_duration:g} s)")
+    ok = duration >= f.min_duration
+    return FilterVerdict(
+        "min_duration", ok,
+        f"{duration:g} s is {'at least' if ok else 'shorter than'} the {f.min_duration:g} s minimum",
+        margin=_cap((duration - f.min_duration) / max(f.min_duration, 1.0)) if ok else 0.0,
+    )
+
+
+def _judge_exclude_watermarked(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
+    if not f.exclude_watermarked:
+        return _UNSET_EXCLUDE_WATERMARKED
+    return FilterVerdict(
+        "exclude_watermarked", not v.watermarked,
+        "watermarked, and the channel excludes watermarked videos" if v.watermarked else "no watermark",
+    )
+
+
+def _judge_include_tags(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
+    if not f.include_tags:
+        return _UNSET_INCLUDE_TAGS
+    hit = [t for t in f.include_tags if t in v.tags]
+    return FilterVerdict(
+        "include_tags", bool(hit),
+        f"has {', '.join('#' + t for t in hit)}" if hit
+        else f"has none of {', '.join('#' + t for t in f.include_tags)}",
+        margin=len(hit) / len(f.include_tags),
+    )
+
+
+def _judge_exclude_tags(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
+    if not f.exclude_tags:
+        return _UNSET_EXCLUDE_TAGS
+    bad = [t for t in f.exclude_tags if t in v.tags]
+    return FilterVerdict(
+        "exclude_tags", not bad,
+        f"has excluded {', '.join('#' + t for t in bad)}" if bad
+        else f"has none of the excluded tags",
+    )
+
+
+def _judge_orientation(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
+    width, height = v.width, v.height
+    if f.orientation == "any":
+        return _UNSET_ORIENTATION
+    if not width or not height:
+        return FilterVerdict("orientation", False, f"orientation unknown (needs {f.orientation})")
+    actual = "vertical" if height > width else "horizontal" if width > height else "square"
+    ok = actual == f.orientation
+    return FilterVerdict("orientation", ok, f"{actual}, {'as' if ok else 'not'} {f.orientation}")
+
+
+_JUDGES = (_judge_min_resolution, _judge_min_views, _judge_max_duration, _judge_min_duration,
+           _judge_exclude_watermarked, _judge_include_tags, _judge_exclude_tags, _judge_orientation)
+
+
+def match(video: Any, filters: ContentFilters | Mapping[str, Any] | None, *,
+          features: VideoFeatures | None = None) -> MatchResult:
     """Judge ``video`` (a registry dict or any object with the ``videos`` columns) against filters.
 
     A value the video does not have (no view count, unknown resolution) fails a filter that
     needs it, and the reason says so.
+
+    Args:
+        features: ``video_features(video)``, when the caller judges one video many times.
     """
     f = filters if isinstance(filters, ContentFilters) else parse_filters(filters)
-    width, height = _num(_field(video, "width")), _num(_field(video, "height"))
-    duration = _num(_field(video, "duration"))
-    views = _num(_field(video, "source_views"))
-    watermarked = bool(_field(video, "watermarked"))
-    tags = _video_tags(_field(video, "tags"))
-    out: list[FilterVerdict] = []
+    v = features if features is not None else video_features(video)
+    out = tuple(judge(f, v) for judge in _JUDGES)
+    matched = all(verdict.passed for verdict in out)
+    score = round(sum(verdict.margin for verdict in out if verdict.passed), 6)
+    return MatchResult(matched, score, out)
 
-    # min_resolution: the shorter side, so vertical shorts are judged like horizontal videos
-    if f.min_resolution is None:
-        out.append(FilterVerdict("min_resolution", True, "no minimum resolution", active=False))
-    else:
-        need = RESOLUTIONS[f.min_resolution]
-        if not width or not height:
-            out.append(FilterVerdict("min_resolution", False, f"resolution unknown (needs {f.min_resolution})"))
-        else:
-            short = min(width, height)
-            ok = short >= need
-            size = f"{int(width)}x{int(height)}"
-            out.append(FilterVerdict(
-                "min_resolution", ok,
-                f"{size} is {int(short)}p on its shorter side, {'at least' if ok else 'below'} {f.min_resolution}",
-                margin=_cap((short - need) / need) if ok else 0.0,
-            ))
 
-    if f.min_views is None:
-        out.append(FilterVerdict("min_views", True, "no minimum view count", active=False))
-    elif views is None:
-        out.append(FilterVerdict("min_views", False, f"view count unknown (needs {f.min_views:,})"))
-    else:
-        ok = views >= f.min_views
-        out.append(FilterVerdict(
-            "min_views", ok, f"{int(views):,} views, {'at least' if ok else 'below'} {f.min_views:,}",
-            # view counts span orders of magnitude: 1000x the minimum earns the full margin
-            margin=_cap(math.log10((views + 1) / (f.min_views + 1)) / 3) if ok else 0.0,
-        ))
+def explain_failures(features: VideoFeatures, filters: ContentFilters, mask: int) -> tuple[list[str], str]:
+    """The failed filters and the reason, as ``match()``'s ``failed`` and ``summary`` give them for a
+    video that does not match; ``mask`` is its row of :func:`failure_matrix` (only those filters
+    are judged, so this is cheap)."""
+    verdicts = [_JUDGES[i](filters, features) for i in range(len(_JUDGES)) if mask >> i & 1]
+    return [v.filter for v in verdicts], "; ".join(v.reason for v in verdicts)
 
-    if f.max_duration is None:
-        out.append(FilterVerdict("max_duration", True, "no maximum duration", active=False))
-    elif duration is None:
-        out.append(FilterVerdict("max_duration", False, f"duration unknown (must be at most {f.max_duration:g} s)"))
-    else:
-        ok = duration <= f.max_duration
-        out.append(FilterVerdict(
-            "max_duration", ok,
-            f"{duration:g} s is {'within' if ok else 'longer than'} the {f.max_duration:g} s maximum",
-            margin=_cap((f.max_duration - duration) / f.max_duration) if ok else 0.0,
-        ))
 
-    if f.min_duration is None:
-        out.append(FilterVerdict("min_duration", True, "no minimum duration", active=False))
-    elif duration is None:
-        out.append(FilterVerdict("min_duration", False, f"duration unknown (must be at least {f.min_duration:g} s)"))
-    else:
-        ok = duration >= f.min_duration
-        out.append(FilterVerdict(
-            "min_duration", ok,
-            f"{duration:g} s is {'at least' if ok else 'shorter than'} the {f.min_duration:g} s minimum",
-            margin=_cap((duration - f.min_duration) / max(f.min_duration, 1.0)) if ok else 0.0,
-        ))
+def failure_matrix(features: Sequence[VideoFeatures], filter_sets: Sequence[ContentFilters]):
+    """Which filters each video fails on each channel, for many pairs at once.
 
-    if not f.exclude_watermarked:
-        out.append(FilterVerdict("exclude_watermarked", True, "watermarks allowed", active=False))
-    else:
-        out.append(FilterVerdict(
-            "exclude_watermarked", not watermarked,
-            "watermarked, and the channel excludes watermarked videos" if watermarked else "no watermark",
-        ))
+    Returns a numpy ``uint16`` array of shape ``(len(features), len(filter_sets))``: bit ``i`` is
+    set when the video fails ``FILTER_NAMES[i]``; 0 means the video matches. The same judgement
+    as :func:`match` (which gives the verdicts, reasons and score of a pair), done with numpy so
+    a run over thousands of videos and a hundred channels takes milliseconds.
+    """
+    import numpy as np
 
-    if not f.include_tags:
-        out.append(FilterVerdict("include_tags", True, "no required tags", active=False))
-    else:
-        hit = [t for t in f.include_tags if t in tags]
-        out.append(FilterVerdict(
-            "include_tags", bool(hit),
-            f"has {', '.join('#' + t for t in hit)}" if hit
-            else f"has none of {', '.join('#' + t for t in f.include_tags)}",
-            margin=len(hit) / len(f.include_tags),
-        ))
+    n = len(features)
+    out = np.zeros((n, len(filter_sets)), dtype=np.uint16)
+    if not n or not filter_sets:
+        return out
 
-    if not f.exclude_tags:
-        out.append(FilterVerdict("exclude_tags", True, "no excluded tags", active=False))
-    else:
-        bad = [t for t in f.exclude_tags if t in tags]
-        out.append(FilterVerdict(
-            "exclude_tags", not bad,
-            f"has excluded {', '.join('#' + t for t in bad)}" if bad
-            else f"has none of the excluded tags",
-        ))
+    def column(values) -> np.ndarray:  # None (unknown) -> NaN
+        return np.array([np.nan if x is None else x for x in values], dtype=np.float64)
 
-    if f.orientation == "any":
-        out.append(FilterVerdict("orientation", True, "any orientation", active=False))
-    elif not width or not height:
-        out.append(FilterVerdict("orientation", False, f"orientation unknown (needs {f.orientation})"))
-    else:
-        actual = "vertical" if height > width else "horizontal" if width > height else "square"
-        ok = actual == f.orientation
-        out.append(FilterVerdict("orientation", ok, f"{actual}, {'as' if ok else 'not'} {f.orientation}"))
+    width = column(v.width for v in features)
+    height = column(v.height for v in features)
+    duration, views = column(v.duration for v in features), column(v.views for v in features)
+    watermarked = np.array([v.watermarked for v in features], dtype=bool)
+    # `not width or not height` in match(): unknown (None) or zero
+    size_known = ~(np.isnan(width) | np.isnan(height) | (width == 0) | (height == 0))
+    short = np.fmin(width, height)
+    no_duration, no_views = np.isnan(duration), np.isnan(views)
+    tag_rows: dict[str, list[int]] = {}
+    for i, v in enumerate(features):
+        for t in v.tags:
+            tag_rows.setdefault(t, []).append(i)
 
-    matched = all(v.passed for v in out)
-    score = round(sum(v.margin for v in out if v.passed), 6)
-    return MatchResult(matched, score, tuple(out))
+    def having(tags: Iterable[str]) -> np.ndarray:
+        hit = np.zeros(n, dtype=bool)
+        for t in tags:
+            rows = tag_rows.get(t)
+            if rows:
+                hit[rows] = True
+        return hit
+
+    bit = {name: np.uint16(1 << i) for i, name in enumerate(FILTER_NAMES)}
+    with np.errstate(invalid="ignore"):  # NaN compares False; unknown values are handled explicitly
+        for j, f in enumerate(filter_sets):
+            fails = out[:, j]
+            if f.min_resolution is not None:
+                fails[~size_known | (short < RESOLUTIONS[f.min_resolution])] |= bit["min_resolution"]
+            if f.min_views is not None:
+                fails[no_views | (views < f.min_views)] |= bit["min_views"]
+            if f.max_duration is not None:
+                fails[no_duration | (duration > f.max_duration)] |= bit["max_duration"]
+            if f.min_duration is not None:
+                fails[no_duration | (duration < f.min_duration)] |= bit["min_duration"]
+            if f.exclude_watermarked:
+                fails[watermarked] |= bit["exclude_watermarked"]
+            if f.include_tags:
+                fails[~having(f.include_tags)] |= bit["include_tags"]
+            if f.exclude_tags:
+                fails[having(f.exclude_tags)] |= bit["exclude_tags"]
+            if f.orientation != "any":
+                right = height > width if f.orientation == "vertical" else width > height
+                fails[~size_known | ~right] |= bit["orientation"]
+    return out
 
 
 # -- posting schedule --------------------------------------------------------------------------
@@ -551,6 +665,6 @@ def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 __all__ = [
     "AvailabilityWindow", "ContentFilters", "FILTER_NAMES", "FilterVerdict", "MatchResult", "ORIENTATIONS",
-    "PostingSchedule", "RESOLUTIONS", "WEEKDAYS", "local_day_bounds", "match", "parse_filters",
-    "parse_schedule", "pydantic_error",
+    "PostingSchedule", "RESOLUTIONS", "VideoFeatures", "WEEKDAYS", "explain_failures", "failure_matrix",
+    "local_day_bounds", "match", "parse_filters", "parse_schedule", "pydantic_error", "video_features",
 ]
