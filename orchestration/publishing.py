@@ -482,27 +482,44 @@ class Publisher:
 
         def run_channel(channel_id: str, videos: list[str]) -> None:
             channel = self._channel(channel_id)
-            for vid in videos:
-                if cancel_event.is_set():
-                    finished(PublishOutcome(vid, channel_id, False, "Cancelled before it started.", "cancelled"), True)
-                    continue
-                capped = self._cap_reason(channel)
-                if capped:
-                    finished(PublishOutcome(vid, channel_id, False, capped, "daily_cap"), True)
-                    continue
-                wait = self._spacing_wait(channel)
-                if wait > 0 and self._sleep(wait, cancel_event):
-                    finished(PublishOutcome(vid, channel_id, False, "Cancelled before it started.", "cancelled"), True)
-                    continue
-                emit({"kind": "start", "video_id": vid, "channel_id": channel_id})
+            # One uploader (one browser) for the channel's uploads in a row, made, used and closed in
+            # this thread; after a failure the next upload gets a fresh one.
+            up: PlatformUploader | None = None
+            try:
+                for vid in videos:
+                    if cancel_event.is_set():
+                        finished(PublishOutcome(vid, channel_id, False, "Cancelled before it started.", "cancelled"),
+                                 True)
+                        continue
+                    capped = self._cap_reason(channel)
+                    if capped:
+                        finished(PublishOutcome(vid, channel_id, False, capped, "daily_cap"), True)
+                        continue
+                    wait = self._spacing_wait(channel)
+                    if wait > 0 and self._sleep(wait, cancel_event):
+                        finished(PublishOutcome(vid, channel_id, False, "Cancelled before it started.", "cancelled"),
+                                 True)
+                        continue
+                    emit({"kind": "start", "video_id": vid, "channel_id": channel_id})
 
-                def upload_progress(fraction: float, stage: str, _v=vid) -> None:
-                    emit({"kind": "upload", "video_id": _v, "channel_id": channel_id,
-                          "fraction": fraction, "stage": stage})
+                    def upload_progress(fraction: float, stage: str, _v=vid) -> None:
+                        emit({"kind": "upload", "video_id": _v, "channel_id": channel_id,
+                              "fraction": fraction, "stage": stage})
 
-                outcome = self.publish(vid, channel_id, manual=False, actor=actor,
-                                       cancel_event=cancel_event, progress=upload_progress)
-                finished(outcome, skipped=outcome.code in ("cancelled",) and outcome.status is None)
+                    if up is None:
+                        try:
+                            up = uploaders.get(channel["id"], channel)
+                        except (LookupError, TypeError):
+                            up = None  # publish() reports it
+                    outcome = self.publish(vid, channel_id, manual=False, actor=actor,
+                                           cancel_event=cancel_event, progress=upload_progress, uploader=up)
+                    if not outcome.success and up is not None:
+                        up.close()
+                        up = None
+                    finished(outcome, skipped=outcome.code in ("cancelled",) and outcome.status is None)
+            finally:
+                if up is not None:
+                    up.close()
 
         emit({"kind": "overall", "done": 0, "total": report.total})
         workers = max(1, min(max_parallel, len(by_channel)))

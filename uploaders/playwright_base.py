@@ -133,6 +133,9 @@ class PlaywrightUploader(PlatformUploader):
     home_path: ClassVar[str] = "/"
     login_path: ClassVar[str] = "/"
     rate_limit_cooldown: ClassVar[timedelta | None] = None
+    # A browser seen logged in a moment ago still is: uploads in a row on one channel look once.
+    # (An upload that meets the sign-in page reports login_required anyway, and forgets this.)
+    login_trust_seconds: ClassVar[float] = 300.0
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -162,6 +165,7 @@ class PlaywrightUploader(PlatformUploader):
         self._session = session
         self._own_session = session is None
         self._login_state: bool | None = None
+        self._login_checked = 0.0  # time.monotonic() of the last look
 
     # -- the browser ------------------------------------------------------------------------
 
@@ -215,7 +219,10 @@ class PlaywrightUploader(PlatformUploader):
     def _match(self, root, step: str, state: str):
         from playwright.sync_api import Error as PlaywrightError
 
-        for i, sel in enumerate(self.selectors.get(step, ())):
+        sels = list(self.selectors.get(step, ()))
+        for i, sel in enumerate(sels):
+            if i == 1 and len(sels) > 2 and not _any(root, sels[1:], visible=state == "visible"):
+                return None  # nor any fallback: one look for all of them (a poll asks this often)
             loc = self._locators(root, sel, state)
             try:
                 if loc.count() > 0:
@@ -226,11 +233,20 @@ class PlaywrightUploader(PlatformUploader):
                 # the frame navigated away between two looks: try again next round
         return None
 
+    def any_visible(self, root, *steps: str) -> bool:
+        """Whether any selector of these steps shows something right now (no waiting).
+
+        One question to the browser for all of them (``Locator.or_``): the blocker and overlay
+        checks run before clicks and during waits, and each question is a round trip.
+        """
+        return _any(root, [sel for step in steps for sel in self.selectors.get(step, ())], visible=True)
+
     def find(self, root, step: str, *, timeout: float | None = None, state: str = "visible", watch=None):
         """Wait (bounded) until one of the step's selectors matches; log which one.
 
         Each round tries the selectors in order, so the current site's selector wins over the
-        fallbacks when both match; rounds repeat every ``timeouts.poll`` until ``timeout``.
+        fallbacks when both match; rounds repeat (soon at first, then every ``timeouts.poll``)
+        until ``timeout``.
 
         Args:
             root: a Page, Frame or Locator to search in.
@@ -247,6 +263,7 @@ class PlaywrightUploader(PlatformUploader):
         timeout = self.timeouts.step if timeout is None else timeout
         deadline = time.monotonic() + timeout
         next_watch = time.monotonic() + 0.5
+        naps = self._naps()
         while True:
             found = self._match(root, step, state)
             if found:
@@ -265,21 +282,33 @@ class PlaywrightUploader(PlatformUploader):
                 if watch is not None:
                     self.raise_if_blocked(watch)
                 raise StepNotFound(self.platform, step, sels, timeout)
-            time.sleep(self.timeouts.poll)
+            time.sleep(next(naps))
+
+    def _naps(self):
+        """Pauses between two looks: short at first (most steps are there a moment later), growing
+        to ``timeouts.poll`` (a long wait does not keep the browser busy)."""
+        nap = min(0.05, self.timeouts.poll)
+        while True:
+            yield nap
+            nap = min(nap * 2, self.timeouts.poll)
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str, *, watch=None) -> Any:
         """Poll ``predicate`` until it returns something truthy (bounded by ``timeout``)."""
         deadline = time.monotonic() + timeout
+        next_watch = time.monotonic() + 0.5  # as in find(); and always once more at the deadline
+        naps = self._naps()
         while True:
             value = predicate()
             if value:
                 return value
-            if watch is not None:
+            now = time.monotonic()
+            if watch is not None and (now >= next_watch or now >= deadline):
                 self.raise_if_blocked(watch)
-            if time.monotonic() >= deadline:
+                next_watch = now + 0.5
+            if now >= deadline:
                 raise UploadError(f"{self.platform}: {what} did not happen within {timeout:g} s", "transient",
                                   final=False)
-            time.sleep(self.timeouts.poll)
+            time.sleep(next(naps))
 
     # -- acting ----------------------------------------------------------------------------------
 
@@ -289,6 +318,8 @@ class PlaywrightUploader(PlatformUploader):
             return 0
         closed = 0
         for _ in range(3):
+            if not self.any_visible(page, "overlay", "overlay_close"):
+                return closed  # the usual case, in one or two looks
             overlay = self.try_find(page, "overlay") if "overlay" in self.selectors else None
             button = self.try_find(page, "overlay_close") if "overlay_close" in self.selectors else None
             if overlay is None and button is None:
@@ -315,8 +346,11 @@ class PlaywrightUploader(PlatformUploader):
         loc = self.find(root, step, watch=watch)
         attempts = 3
         for attempt in range(attempts):
-            if page is not None:
-                self.dismiss_overlays(page)
+            # clicks in a row (Next, Next, ...) look for overlays once; one that shows up later is
+            # caught when it intercepts the click
+            if page is not None and (attempt or not self._no_overlay_on(page)):
+                if self.dismiss_overlays(page) == 0:
+                    self._no_overlay = (page, time.monotonic() + 0.5)
             last = attempt == attempts - 1
             try:
                 loc.click(timeout=(self.timeouts.action if last else min(self.timeouts.action, 2.5)) * 1000)
@@ -329,11 +363,16 @@ class PlaywrightUploader(PlatformUploader):
                     log.info("%s: something covers %r; clearing overlays and retrying", self.label, step)
         return loc
 
+    def _no_overlay_on(self, page) -> bool:
+        """An overlay check on this page found nothing a moment ago."""
+        seen = getattr(self, "_no_overlay", None)
+        return seen is not None and seen[0] is page and time.monotonic() < seen[1]
+
     def fill(self, root, step: str, text: str, *, watch=None):
         """Fill a field (``fill``, never typing, so no autocomplete opens) and verify the text."""
         loc = self.find(root, step, watch=watch)
         loc.fill(text, timeout=self.timeouts.action * 1000)
-        got = loc.inner_text() if loc.evaluate("e => e.isContentEditable") else loc.input_value()
+        got = loc.evaluate("e => e.isContentEditable ? e.innerText : e.value") or ""  # one round trip
         if _norm(got) != _norm(text):
             raise UploadError(f"{self.platform}: the {step} field shows {got[:80]!r} after filling, "
                               f"not {text[:80]!r}", "transient", step=step)
@@ -349,6 +388,8 @@ class PlaywrightUploader(PlatformUploader):
     def error_text(self, page) -> str:
         """The platform's visible messages (the ``error`` step's elements), joined."""
         texts = []
+        if not self.any_visible(page, "error"):
+            return ""
         for sel in self.selectors.get("error", ()):
             try:
                 loc = page.locator(sel).filter(visible=True)
@@ -375,7 +416,9 @@ class PlaywrightUploader(PlatformUploader):
         if self.is_signin_url(url):
             return UploadError(f"{self.platform} sent the browser to its sign-in page ({_short(url)}): the "
                                "channel is logged out. Log in to this channel again.", "login_required")
-        if "captcha" in self.selectors and self.try_find(page, "captcha") is not None:
+        if not self.any_visible(page, "captcha", "error"):
+            return None  # the usual case, in one or two looks
+        if "captcha" in self.selectors and self.any_visible(page, "captcha"):
             # A captcha needs a person (solving it is the operator's job, like a login), and
             # retrying automatically would only look more like a bot: pause the channel.
             return UploadError(f"{self.platform} shows a captcha (\"verify it's you\"). Open the channel's "
@@ -501,6 +544,7 @@ class PlaywrightUploader(PlatformUploader):
         except UploadCancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified result
+            self._login_state = None  # look again before the next upload
             if isinstance(exc, UploadError):
                 log.debug("%s: %s", self.label, exc)
             else:
@@ -515,6 +559,9 @@ class PlaywrightUploader(PlatformUploader):
 
     def check_login(self) -> bool | None:
         """Look at the platform's home page: True (logged in), False (logged out), None (cannot tell)."""
+        if (self._login_state and self._session is not None and self._session.is_open
+                and time.monotonic() - self._login_checked < self.login_trust_seconds):
+            return True
         page = None
         try:
             page = self.new_page()
@@ -533,6 +580,7 @@ class PlaywrightUploader(PlatformUploader):
 
             result = self.wait_until(state, self.timeouts.probe, "the login check")
             self._login_state = result == "in"
+            self._login_checked = time.monotonic()
             log.info("%s: %s", self.label, "logged in" if self._login_state else "not logged in")
             return self._login_state
         except (BrowserNotFoundError, OfflineError) as exc:
@@ -563,12 +611,37 @@ class PlaywrightUploader(PlatformUploader):
                     if not self.is_signin_url(p.url) and self.try_find(p, "logged_in") is not None:
                         log.info("%s: logged in", self.label)
                         self._login_state = True
+                        self._login_checked = time.monotonic()
                         return True
                 except Exception:  # noqa: BLE001 - a tab closed or navigated while we looked
                     continue
             time.sleep(max(self.timeouts.poll, 0.25))
         log.warning("%s: no sign-in within %.0f s", self.label, timeout)
         return False
+
+
+def _any(root, selectors: Sequence[str], *, visible: bool) -> bool:
+    """Whether any of ``selectors`` matches (a visible element) under ``root``, in one round trip."""
+    if not selectors:
+        return False
+    loc = root.locator(selectors[0])
+    for sel in selectors[1:]:
+        loc = loc.or_(root.locator(sel))
+    try:
+        return (loc.filter(visible=True) if visible else loc).count() > 0
+    except Exception:  # noqa: BLE001 - the frame navigated away, or a selector does not parse: one by one
+        found = False
+        for sel in selectors:
+            one = root.locator(sel)
+            try:
+                found = (one.filter(visible=True) if visible else one).count() > 0
+            except Exception as exc:  # noqa: BLE001 - this one cannot be asked now: nothing shows
+                if "selector" in str(exc).lower() and "parse" in str(exc).lower():
+                    raise TypeError(f"bad selector {sel!r}: {_first_line(exc)}") from exc
+                continue
+            if found:
+                break
+        return found
 
 
 def _first_line(exc: BaseException) -> str:

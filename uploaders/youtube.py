@@ -195,9 +195,9 @@ class YouTubeUploader(PlaywrightUploader):
         self._final_clicked = True
 
         def confirmed():
-            if self.try_find(page, "published") is not None:
+            if self.any_visible(page, "published"):
                 return True
-            if self.try_find(page, "still_processing") is not None:
+            if self.any_visible(page, "still_processing"):
                 raise UploadError("YouTube says the video is still processing: the dialog closed before "
                                   "processing finished, so the upload may be stuck. Check the channel.", "transient")
             text = self.error_text(page)
@@ -224,19 +224,26 @@ class YouTubeUploader(PlaywrightUploader):
         deadline = time.monotonic() + self.timeouts.step
         presses = 0
         last_press = 0.0
-        while self.try_find(dialog, step) is None:
-            self.raise_if_blocked(page)
-            if time.monotonic() >= deadline or presses > 6:
+        next_watch = time.monotonic() + 0.5  # as in find(): the page was looked at a moment ago
+        naps = self._naps()
+        while not self.any_visible(dialog, step):
+            now = time.monotonic()
+            if now >= next_watch:  # blockers end the wait early; looking costs, so twice a second
+                self.raise_if_blocked(page)
+                next_watch = now + 0.5
+            if time.monotonic() >= deadline or presses > 10:
                 errors = self.error_text(page)
                 raise UploadError(f"YouTube: the visibility step did not appear after {presses} presses on Next"
                                   + (f" (the page says: {errors})" if errors else ""),
                                   self.classify_text(errors) or "transient", step=step, final=not errors)
-            # Pressing again before the page moved on is harmless: Next is gone on the last step.
-            if time.monotonic() - last_press >= 0.15 and self.try_find(dialog, "next") is not None:
+            # Pressing again before the page moved on is harmless: Next is gone on the last step. A
+            # short pause between presses only keeps a slow page from using up the presses.
+            if time.monotonic() - last_press >= 0.07 and self.try_find(dialog, "next") is not None:
+                last_press = time.monotonic()
                 self.click(dialog, "next", watch=page)
                 presses += 1
-                last_press = time.monotonic()
-            time.sleep(self.timeouts.poll / 2)
+                naps = self._naps()
+            time.sleep(next(naps))
 
     def _schedule(self, page, dialog, meta: dict[str, Any]) -> None:
         expand = self.find(dialog, "schedule_expand", watch=page)
@@ -270,8 +277,9 @@ class YouTubeUploader(PlaywrightUploader):
         deadline = time.monotonic() + self.timeouts.processing
         label = None
         stage = ""
+        next_watch = 0.0
+        naps = self._naps()
         while True:
-            self.raise_if_blocked(page)
             if label is None:
                 label = self.try_find(dialog, "progress")
             text = ""
@@ -284,6 +292,9 @@ class YouTubeUploader(PlaywrightUploader):
                 log.info("%s: %s", self.label, text)
                 self.report_progress(0.85, "checks complete")
                 return
+            if time.monotonic() >= next_watch:  # not done yet: is something in the way? (twice a second)
+                self.raise_if_blocked(page)
+                next_watch = time.monotonic() + 0.5
             kind = self.classify_text(text) if text else None
             if kind is not None:
                 raise UploadError(f"YouTube says: {self.error_text(page) or text}", kind, step="progress")
@@ -302,7 +313,7 @@ class YouTubeUploader(PlaywrightUploader):
                 raise UploadError(f"YouTube was still uploading or processing after {self.timeouts.processing:g} s "
                                   f"({stage or 'no progress shown'}); it was not published and stays a draft.",
                                   "transient", step="progress")
-            time.sleep(self.timeouts.poll)
+            time.sleep(next(naps))
 
     # -- settling an unknown outcome ------------------------------------------------------------------
 
