@@ -135,6 +135,29 @@ class Database:
             self._local.depth = 0
         return conn
 
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Around many write transactions in a row on this thread (a distribution run's batches):
+        the WAL is copied back into the database once at the end instead of after every commit
+        that grows it past SQLite's 1,000-page mark (each copy rewrites the same index pages and
+        syncs the file). Readers and other writers are unaffected; the WAL grows meanwhile."""
+        conn = self.conn
+        if getattr(self._local, "bulk", False):
+            yield
+            return
+        before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self._local.bulk = True
+        try:
+            yield
+        finally:
+            self._local.bulk = False
+            conn.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.OperationalError:  # busy: the next commit's automatic checkpoint does it
+                pass
+
     def execute(self, sql: str, params: Sequence | dict = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 

@@ -38,7 +38,7 @@ import collections
 import collections.abc
 import json
 import logging
-import secrets
+import random
 import time as time_module
 import uuid
 from dataclasses import dataclass
@@ -49,8 +49,10 @@ from database import Database, from_iso, to_iso, utcnow
 from database.channels import resolve_channel
 from database.errors import ConflictError, NotFoundError, ValidationError, VideoNotFoundError
 
+from .bulk import gc_paused
 from .channels import LIVE_SCHEDULE_STATUSES, Channel, ChannelService
-from .filters import MatchResult, VideoFeatures, explain_failures, failure_matrix, match, video_features
+from .filters import (FilterVerdict, MatchResult, VideoFeatures, VideoJudge, explain_failures, failure_matrix,
+                      filter_settings, match, score_of, video_features)
 
 log = logging.getLogger("asfs.distribution")
 
@@ -331,6 +333,10 @@ class _Occupancy:
         if source_url:
             self.source.setdefault((channel_id, source_url), set()).add(video_id)
 
+    def assign(self, video_id: str, channel_id: str, checksum: str | None, source_url: str | None) -> None:
+        """A run just assigned the video to the channel."""
+        self._occupy(video_id, channel_id, checksum, source_url, "already_assigned", "assigned")
+
     def add(self, video: Mapping[str, Any], channel_id: str, status: str) -> None:
         code = "already_scheduled" if status == "scheduled" else "already_assigned"
         self._occupy(video["id"], channel_id, video.get("checksum"), video.get("source_url"), code, status)
@@ -346,7 +352,10 @@ class _Occupancy:
         ):
             if not key:
                 continue
-            others = sorted(table.get((channel, key), set()) - {vid})
+            ids = table.get((channel, key))
+            if not ids or (len(ids) == 1 and vid in ids):
+                continue
+            others = sorted(ids - {vid})
             if others:
                 state = self.pair.get((others[0], channel), ("", "there"))[1]
                 return Duplicate(code, f"{what} is already {state} on {name} as '{others[0]}'", others[0])
@@ -666,10 +675,26 @@ def _popcount(row):
     return _BITS[0][row & 0xFF] + _BITS[0][row >> 8]
 
 
+# A JSON string literal of a str, as json.dumps writes it (the C escaper, without dumps' call overhead).
+_json_str = json.encoder.encode_basestring_ascii
+
+
+def _matching_channels(fails) -> list[list[int]]:
+    """Each video's matching channels (column numbers of the zeros in its row of the failure matrix)."""
+    import numpy as np
+
+    rows, cols = np.nonzero(fails == 0)
+    bounds = np.searchsorted(rows, np.arange(fails.shape[0] + 1)).tolist()
+    cols = cols.tolist()
+    return [cols[bounds[i]:bounds[i + 1]] for i in range(fails.shape[0])]
+
+
 def _new_id() -> str:
     """A new distribution id: 32 hex digits like a uuid4's, but time-ordered (milliseconds first),
     so a run's thousands of inserts append to the primary-key index instead of landing all over it."""
-    return f"{time_module.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+    # random's module-level generator is reseeded in a forked child; secrets.token_hex asks the OS
+    # each time, which a run making 70,000 ids notices
+    return f"{time_module.time_ns() // 1_000_000:012x}{random.getrandbits(80):020x}"
 
 
 def _pair_taken(tx, video_id: str, channel_id: str) -> bool:
@@ -680,16 +705,15 @@ def _pair_taken(tx, video_id: str, channel_id: str) -> bool:
 
 
 def _pairs_taken(tx, video_ids: Iterable[str]) -> set[tuple[str, str]]:
-    """The (video, channel) pairs of these videos that have a live distribution (inside a write transaction)."""
-    ids = list(video_ids)
-    out: set[tuple[str, str]] = set()
-    for i in range(0, len(ids), 500):
-        part = ids[i:i + 500]
-        out.update(tuple(r) for r in tx.execute(
-            # `+status`: look the videos up by their index; the status index would walk every assignment
-            f"SELECT video_id, channel_id FROM distributions WHERE video_id IN ({','.join('?' * len(part))})"
-            " AND +status IN ('assigned', 'scheduled', 'published')", part))
-    return out
+    """The (video, channel) pairs of these videos that have a live distribution (inside a write transaction).
+
+    One statement and one result row, whatever the batch's size."""
+    found = tx.execute(
+        # `+status`: look the videos up by their index; the status index would walk every assignment
+        "SELECT group_concat(video_id || char(31) || channel_id, char(30)) FROM distributions"
+        " WHERE video_id IN (SELECT value FROM json_each(?)) AND +status IN ('assigned', 'scheduled', 'published')",
+        (json.dumps(list(video_ids)),)).fetchone()[0]
+    return {tuple(pair.split(chr(31))) for pair in found.split(chr(30))} if found else set()
 
 
 def _utc(dt: datetime) -> datetime:
@@ -829,6 +853,11 @@ class VideoDistributionService:
         """
         limit = self._check_max(max_channels_per_video) or self.max_channels_per_video
         channels = self._channels(channel_ids)
+        with gc_paused():  # a big run keeps ~10 objects per assignment alive: no cycles among them
+            return self._distribute_by_filters(video_id, channels, limit, actor)
+
+    def _distribute_by_filters(self, video_id: str | None, channels: list[Channel], limit: int | None,
+                               actor: str) -> DistributionList:
         now = self._now()
         stamp = to_iso(now)
         when = from_iso(stamp)
@@ -841,124 +870,162 @@ class VideoDistributionService:
                 "SELECT video_id, COUNT(DISTINCT channel_id) FROM distributions"
                 " WHERE status IN ('assigned', 'scheduled', 'published') GROUP BY video_id")}
         skipped = SkipList(unavailable)
-        # Which filters each video fails on each channel, for all pairs at once; match() then judges
-        # only the matching pairs in full (their verdicts, reasons and score).
+        # Which filters each video fails on each channel, for all pairs at once; only the matching
+        # pairs are then judged in full (their verdicts, reasons and score).
         features = [video_features(v) for v in videos]
         fails = failure_matrix(features, [ch.content_filters for ch in available])
+        matching_of = _matching_channels(fails)
+        settings = [filter_settings(ch.content_filters) for ch in available]
+        # The reasons are the run's bulk (tens of thousands): their JSON is put together here (what
+        # json.dumps(reason) would write; a test compares them), each verdict's entry and JSON made
+        # once per run and the per-channel parts once per channel.
+        entries: dict[FilterVerdict, tuple[dict[str, Any], str, str]] = {}
+        tail_json = f', "max_channels_per_video": {json.dumps(limit)}, "run": {json.dumps(run)}, "filters": {{'
+        channel_json = {ch.id: (_json_str(ch.id), json.dumps(ch.priority)) for ch in available}
         created: list[VideoDistribution] = []
         counts = {"videos": len(videos), "assigned": 0, "no_match": 0, "duplicates": 0, "over_limit": 0,
                   "not_ready": 0}
         # Decisions are written in batches: one registry transaction, then their audit events.
         rows: list[tuple] = []
-        events: list[tuple[str, str, dict[str, Any]]] = []
+        events: list[tuple[str, str, str, str, Any]] = []  # kind, message, subject type and id, details
+        lost: list[tuple] = []  # rows another run assigned meanwhile (not written)
+
+        def write(batch: list[tuple], batch_events: list[tuple]) -> list[tuple]:
+            """One batch: its assignments in one registry transaction, then their audit events."""
+            gone: list[tuple] = []
+            with self.db.transaction() as tx:
+                # under the write lock: another process may have assigned a pair since we looked
+                taken = _pairs_taken(tx, {row[1] for row in batch})
+                if taken:
+                    gone = [row for row in batch if (row[1], row[2]) in taken]
+                    batch = [row for row in batch if (row[1], row[2]) not in taken]
+                    ids = {row[0] for row in gone}
+                    batch_events = [e for e in batch_events if e[3] not in ids]
+                tx.executemany(
+                    "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced,"
+                    f" max_retries, created_at, updated_at) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0,"
+                    f" {_MAX_RETRIES}, ?, ?)", batch)
+            self._audit_many(batch_events, actor)
+            return gone
 
         def flush() -> None:
-            lost: set[str] = set()
-            if rows:
-                with self.db.transaction() as tx:
-                    # under the write lock: another process may have assigned a pair since we looked
-                    taken = _pairs_taken(tx, {row[1] for row in rows})
-                    fresh = []
-                    for row in rows:
-                        if (row[1], row[2]) in taken:
-                            lost.add(row[0])
-                            skipped.append({"video_id": row[1], "channel_id": row[2], "code": "already_assigned",
-                                            "reason": f"'{row[1]}' was assigned there by another run meanwhile"})
-                        else:
-                            fresh.append(row)
-                    tx.executemany(
-                        "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced,"
-                        f" max_retries, created_at, updated_at) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0,"
-                        f" {_MAX_RETRIES}, ?, ?)", fresh)
-                rows.clear()
-            if lost:
-                created[:] = [d for d in created if d.id not in lost]
-                events[:] = [e for e in events if e[2].get("subject_id") not in lost]
-                counts["assigned"] -= len(lost)
-                counts["duplicates"] += len(lost)
-            self._audit_many(events, actor)
+            nonlocal rows, events
+            batch, batch_events, rows, events = rows, events, [], []
+            if batch or batch_events:
+                lost.extend(write(batch, batch_events))
 
-        for i, video in enumerate(videos):
-            if video["status"] != "ready":
-                counts["not_ready"] += 1
-                why = f"'{video['id']}' is {video['status']}, not ready to distribute"
-                skipped.append({"video_id": video["id"], "channel_id": None, "code": "video_not_ready", "reason": why})
-                events.append(("distribution.unassigned", why, {"subject_type": "video", "subject_id": video["id"],
-                                                                 "details": {"run": run, "status": video["status"]}}))
-                continue
-            row = fails[i]
-            matching = (row == 0).nonzero()[0].tolist()
-            no_match = len(available) - len(matching)
-            counts["no_match"] += no_match
-            candidates: list[tuple[Channel, MatchResult]] = []
-            why_not: dict[str, dict[str, Any]] = {}  # channels whose filters it matches that do not take it
-            for j in matching:
-                ch = available[j]
-                result = match(video, ch.content_filters, features=features[i])
-                dup = occ.find(video, ch.id, ch.name)
-                if dup is None and (video["id"], ch.id) in occ.prior:
-                    state = occ.prior[(video["id"], ch.id)]
-                    dup = Duplicate(f"previously_{state}",
-                                    f"an earlier distribution to {ch.name} was {state}"
-                                    + ("; retry it instead" if state == "failed" else ""))
-                if dup is not None:
-                    counts["duplicates"] += 1
-                    why_not[ch.id] = {"code": dup.code, "reason": dup.reason}
+        with self.db.bulk_writes(), self.db.audit.db.bulk_writes():
+            for i, video in enumerate(videos):
+                vid = video["id"]
+                if video["status"] != "ready":
+                    counts["not_ready"] += 1
+                    why = f"'{vid}' is {video['status']}, not ready to distribute"
+                    skipped.append({"video_id": vid, "channel_id": None, "code": "video_not_ready", "reason": why})
+                    events.append(("distribution.unassigned", why, "video", vid, {"run": run,
+                                                                                   "status": video["status"]}))
                     continue
-                candidates.append((ch, result))
-            candidates.sort(key=lambda cm: (-cm[1].score, -cm[0].priority, cm[0].name.casefold(), cm[0].id))
-            already = live_count.get(video["id"], 0)
-            chosen = candidates[:max(0, limit - already)] if limit else candidates
-            for ch, result in candidates[len(chosen):]:
-                counts["over_limit"] += 1
-                why_not[ch.id] = {"code": "over_limit", "score": result.score,
-                                  "reason": f"ranked below the best {limit} channel(s) (max_channels_per_video)"
-                                  + (f"; already on {already}" if already else "")}
-            for rank, (ch, result) in enumerate(chosen, 1):
-                reason = {
-                    "method": "auto_filter",
-                    "summary": f"matches {ch.name}'s filters (score {result.score:.3f}, "
-                               f"rank {rank} of {len(candidates)}, priority {ch.priority})",
-                    "score": result.score, "rank": rank, "candidates": len(candidates),
-                    "channel_priority": ch.priority, "max_channels_per_video": limit,
-                    # a filter the channel does not set passes by definition: no words for it
-                    "filters": {v.filter: {"passed": v.passed, "active": True, "reason": v.reason,
-                                           "margin": round(v.margin, 4)} if v.active else _INACTIVE
-                                for v in result.verdicts},
-                    "run": run,
-                }
-                did = _new_id()
-                reason_json = json.dumps(reason)
-                rows.append((did, video["id"], ch.id, reason_json, stamp, stamp))
-                occ.add(video, ch.id, "assigned")
-                created.append(VideoDistribution(did, video["id"], ch.id, "auto_filter", reason, "assigned", 0,
-                                                 _MAX_RETRIES, None, False, when, when, ch.name))
-                counts["assigned"] += 1
-                # The channels whose filters it fails are counted here, and listed in `skipped`
-                # (and in the unassigned event when no channel takes it): with a hundred channels,
-                # listing them in every assignment would multiply the audit trail.
-                # the details' JSON around the reason's, encoded once for both records
-                details = (f'{{"video_id": {json.dumps(video["id"])}, "channel_id": {json.dumps(ch.id)}, '
-                           f'"method": "auto_filter", "reason": {reason_json}, '
-                           f'"not_chosen": {json.dumps(why_not)}, "no_match": {no_match}}}')
-                events.append(("distribution.assigned", f"'{video['id']}' assigned to {ch.name}: {reason['summary']}",
-                               {"subject_type": "distribution", "subject_id": did, "details": details}))
-            live_count[video["id"]] = already + len(chosen)
-            declined = _NoMatch(video["id"], features[i], available, row, why_not)
-            if declined.size:
-                skipped.append(declined)
-            if not chosen and (video_id is not None or not already):
-                closest = declined.closest(_UNASSIGNED_DETAIL)
-                events.append((
-                    "distribution.unassigned",
-                    f"'{video['id']}' was not assigned: " + ("no available channel" if not declined.size else
-                                                             f"{declined.size} channel(s) declined"),
-                    {"subject_type": "video", "subject_id": video["id"],
-                     "details": {"run": run, "declined": declined.size, "channels": closest}},
-                ))
-            if len(rows) >= _BATCH or len(events) >= _BATCH:
-                flush()
-        flush()
+                matching = matching_of[i]
+                no_match = len(available) - len(matching)
+                counts["no_match"] += no_match
+                candidates: list[tuple[float, Channel, tuple[FilterVerdict, ...]]] = []
+                why_not: dict[str, dict[str, Any]] = {}  # channels whose filters it matches that do not take it
+                judge = VideoJudge(features[i])
+                for j in matching:
+                    ch = available[j]
+                    dup = occ.find(video, ch.id, ch.name)
+                    if dup is None and occ.prior:
+                        state = occ.prior.get((vid, ch.id))
+                        if state is not None:
+                            dup = Duplicate(f"previously_{state}",
+                                            f"an earlier distribution to {ch.name} was {state}"
+                                            + ("; retry it instead" if state == "failed" else ""))
+                    if dup is not None:
+                        counts["duplicates"] += 1
+                        why_not[ch.id] = {"code": dup.code, "reason": dup.reason}
+                        continue
+                    verdicts = judge.set_verdicts(ch.content_filters, settings[j])
+                    candidates.append((score_of(verdicts), ch, verdicts))
+                if len(candidates) > 1:
+                    candidates.sort(key=lambda c: (-c[0], -c[1].priority, c[1].name.casefold(), c[1].id))
+                already = live_count.get(vid, 0)
+                chosen = candidates[:max(0, limit - already)] if limit else candidates
+                for score, ch, _ in candidates[len(chosen):]:
+                    counts["over_limit"] += 1
+                    why_not[ch.id] = {"code": "over_limit", "score": score,
+                                      "reason": f"ranked below the best {limit} channel(s) (max_channels_per_video)"
+                                      + (f"; already on {already}" if already else "")}
+                if chosen:
+                    vid_json = _json_str(vid)
+                    not_chosen = json.dumps(why_not) if why_not else "{}"
+                    n = len(candidates)
+                    checksum, source = video.get("checksum"), video.get("source_url")
+                for rank, (score, ch, verdicts) in enumerate(chosen, 1):
+                    summary = (f"matches {ch.name}'s filters (score {score:.3f}, rank {rank} of {n}, "
+                               f"priority {ch.priority})")
+                    filters: dict[str, Any] = {}
+                    parts, words = [], []
+                    for v in verdicts:  # (a filter the channel does not set passes by definition: not listed)
+                        known = entries.get(v)
+                        if known is None:
+                            entry = {"passed": v.passed, "active": True, "reason": v.reason,
+                                     "margin": round(v.margin, 4)}
+                            name = _json_str(v.filter)
+                            known = entries[v] = (entry, f"{name}: {json.dumps(entry)}",
+                                                  f"{name}: {_json_str(v.reason)}")
+                        filters[v.filter] = known[0]
+                        parts.append(known[1])
+                        words.append(known[2])
+                    ch_json, priority_json = channel_json[ch.id]
+                    summary_json = _json_str(summary)
+                    reason_json = (f'{{"method": "auto_filter", "summary": {summary_json}, "score": {score!r}, '
+                                   f'"rank": {rank}, "candidates": {n}, "channel_priority": {priority_json}'
+                                   f'{tail_json}{", ".join(parts)}}}}}')
+                    did = _new_id()
+                    rows.append((did, vid, ch.id, reason_json, stamp, stamp))
+                    occ.assign(vid, ch.id, checksum, source)
+                    created.append(VideoDistribution(
+                        did, vid, ch.id, "auto_filter",
+                        {"method": "auto_filter", "summary": summary, "score": score, "rank": rank, "candidates": n,
+                         "channel_priority": ch.priority, "max_channels_per_video": limit, "run": run,
+                         "filters": filters},
+                        "assigned", 0, _MAX_RETRIES, None, False, when, when, ch.name))
+                    # The event says why in words: the summary and each filter's verdict (the margins
+                    # behind the score are in the distribution's reason). The channels whose filters
+                    # it fails are counted, and listed in `skipped` (and in the unassigned event when
+                    # no channel takes it): with a hundred channels, listing them in every
+                    # assignment would multiply the audit trail.
+                    events.append((
+                        "distribution.assigned", f"'{vid}' assigned to {ch.name}: {summary}", "distribution", did,
+                        f'{{"video_id": {vid_json}, "channel_id": {ch_json}, "method": "auto_filter", "reason": '
+                        f'{{"summary": {summary_json}, "score": {score!r}, "rank": {rank}, "filters": '
+                        f'{{{", ".join(words)}}}}}, "not_chosen": {not_chosen}, "no_match": {no_match}}}'))
+                counts["assigned"] += len(chosen)
+                live_count[vid] = already + len(chosen)
+                declined = _NoMatch(vid, features[i], available, fails[i], why_not)
+                if declined.size:
+                    skipped.append(declined)
+                if not chosen and (video_id is not None or not already):
+                    events.append((
+                        "distribution.unassigned",
+                        f"'{vid}' was not assigned: " + ("no available channel" if not declined.size else
+                                                         f"{declined.size} channel(s) declined"),
+                        "video", vid, {"run": run, "declined": declined.size,
+                                       "channels": declined.closest(_UNASSIGNED_DETAIL)},
+                    ))
+                if len(rows) >= _BATCH or len(events) >= _BATCH:
+                    flush()
+                    if len(entries) > 200_000:  # bounded, whatever the registry holds
+                        entries.clear()
+            flush()
+        if lost:
+            ids = {row[0] for row in lost}
+            created[:] = [d for d in created if d.id not in ids]
+            counts["assigned"] -= len(lost)
+            counts["duplicates"] += len(lost)
+            for row in lost:
+                skipped.append({"video_id": row[1], "channel_id": row[2], "code": "already_assigned",
+                                "reason": f"'{row[1]}' was assigned there by another run meanwhile"})
+
         self._audit("distribution.run", f"Distribution by filters: {counts['assigned']} assignment(s) for "
                     f"{counts['videos']} video(s) over {len(available)} available channel(s)",
                     actor=actor, details={"run": run, "method": "auto_filter", **counts,
@@ -966,12 +1033,11 @@ class VideoDistributionService:
                                           "max_channels_per_video": limit})
         return DistributionList(created, skipped)
 
-    def _audit_many(self, events: list[tuple[str, str, dict[str, Any]]], actor: str) -> None:
+    def _audit_many(self, events: list[tuple[str, str, str, str, Any]], actor: str) -> None:
         """Record buffered events in one audit transaction."""
         if not events:
             return
-        self.db.audit.record_many([(kind, message, kw.get("subject_type"), kw.get("subject_id"), kw.get("details"))
-                                   for kind, message, kw in events], actor=actor)
+        self.db.audit.record_many(events, actor=actor)
         events.clear()
 
     # -- by posting schedule ----------------------------------------------------------------------

@@ -401,8 +401,15 @@ def _judge_orientation(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
     return FilterVerdict("orientation", ok, f"{actual}, {'as' if ok else 'not'} {f.orientation}")
 
 
+_UNSET_VERDICTS = (_UNSET_MIN_RESOLUTION, _UNSET_MIN_VIEWS, _UNSET_MAX_DURATION, _UNSET_MIN_DURATION,
+                   _UNSET_EXCLUDE_WATERMARKED, _UNSET_INCLUDE_TAGS, _UNSET_EXCLUDE_TAGS, _UNSET_ORIENTATION)
 _JUDGES = (_judge_min_resolution, _judge_min_views, _judge_max_duration, _judge_min_duration,
            _judge_exclude_watermarked, _judge_include_tags, _judge_exclude_tags, _judge_orientation)
+
+
+def score_of(verdicts: Sequence[FilterVerdict]) -> float:
+    """The match score: the passed filters' margins, summed."""
+    return round(sum(verdict.margin for verdict in verdicts if verdict.passed), 6)
 
 
 def match(video: Any, filters: ContentFilters | Mapping[str, Any] | None, *,
@@ -418,9 +425,60 @@ def match(video: Any, filters: ContentFilters | Mapping[str, Any] | None, *,
     f = filters if isinstance(filters, ContentFilters) else parse_filters(filters)
     v = features if features is not None else video_features(video)
     out = tuple(judge(f, v) for judge in _JUDGES)
-    matched = all(verdict.passed for verdict in out)
-    score = round(sum(verdict.margin for verdict in out if verdict.passed), 6)
-    return MatchResult(matched, score, out)
+    return MatchResult(all(verdict.passed for verdict in out), score_of(out), out)
+
+
+# What each judge (in _JUDGES order) reads of the filters: channels with the same setting get the
+# same verdict on a video.
+_SETTINGS = (
+    lambda f: f.min_resolution, lambda f: f.min_views, lambda f: f.max_duration, lambda f: f.min_duration,
+    lambda f: f.exclude_watermarked, lambda f: tuple(f.include_tags), lambda f: tuple(f.exclude_tags),
+    lambda f: f.orientation,
+)
+
+
+# Each setting's value when the channel does not set that filter.
+_UNSET = (None, None, None, None, False, (), (), "any")
+
+
+def filter_settings(filters: ContentFilters) -> tuple[tuple[int, Any], ...]:
+    """The filters the channel sets, as ``(filter number, setting)`` pairs in ``FILTER_NAMES`` order
+    (hashable: what :class:`VideoJudge` keys on). A filter not set passes by definition."""
+    return tuple((i, key) for i, key in enumerate(setting(filters) for setting in _SETTINGS) if key != _UNSET[i])
+
+
+class VideoJudge:
+    """:func:`match` for one video against many channels' filters.
+
+    A verdict depends only on the video and that one filter's setting, and channels share
+    settings (many are "vertical", many allow at most 60 s), so each distinct setting is judged
+    once per video and its verdict shared (they are immutable).
+    """
+
+    __slots__ = ("features", "_memos")
+
+    def __init__(self, features: VideoFeatures):
+        self.features = features
+        self._memos: tuple[dict[Any, FilterVerdict], ...] = tuple({} for _ in _JUDGES)
+
+    def set_verdicts(self, filters: ContentFilters, settings: tuple | None = None) -> list[FilterVerdict]:
+        """The verdicts of the filters the channel sets, in ``FILTER_NAMES`` order (the others pass
+        and add nothing to the score); ``settings`` is ``filter_settings(filters)``."""
+        v, memos = self.features, self._memos
+        out = []
+        for i, key in settings if settings is not None else filter_settings(filters):
+            memo = memos[i]
+            verdict = memo.get(key)
+            if verdict is None:
+                verdict = memo[key] = _JUDGES[i](filters, v)
+            out.append(verdict)
+        return out
+
+    def match(self, filters: ContentFilters, settings: tuple | None = None) -> MatchResult:
+        """What ``match(video, filters)`` gives."""
+        judged = {v.filter: v for v in self.set_verdicts(filters, settings)}
+        out = tuple(judged.get(name) or unset for name, unset in zip(FILTER_NAMES, _UNSET_VERDICTS))
+        return MatchResult(all(verdict.passed for verdict in out), score_of(out), out)
 
 
 def explain_failures(features: VideoFeatures, filters: ContentFilters, mask: int) -> tuple[list[str], str]:

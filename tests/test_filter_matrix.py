@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from orchestration.filters import (
     FILTER_NAMES,
+    VideoJudge,
     explain_failures,
     failure_matrix,
     match,
@@ -34,6 +35,7 @@ def test_property_the_matrix_fails_exactly_the_filters_match_fails(vids, filter_
     parsed = [parse_filters(f) for f in filter_sets]
     feats = [video_features(v) for v in vids]
     matrix = failure_matrix(feats, parsed)
+    judges = [VideoJudge(x) for x in feats]
     assert matrix.shape == (len(vids), len(parsed))
     for i, v in enumerate(vids):
         for j, f in enumerate(parsed):
@@ -42,6 +44,9 @@ def test_property_the_matrix_fails_exactly_the_filters_match_fails(vids, filter_
             assert {FILTER_NAMES[k] for k in range(len(FILTER_NAMES)) if mask >> k & 1} == set(result.failed)
             assert (mask == 0) == result.matched
             assert match(v, f, features=feats[i]) == result
+            # the per-video judge a run uses (verdicts shared between channels) says the same
+            assert judges[i].match(f) == result
+            assert judges[i].set_verdicts(f) == [x for x in result.verdicts if x.active]
             if not result.matched:
                 assert explain_failures(feats[i], f, mask) == (result.failed, result.summary)
 

@@ -1,0 +1,76 @@
+"""The helpers big runs use: the paused garbage collector and bulk writes."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+
+from orchestration.bulk import gc_paused
+
+
+def test_gc_paused_nests_and_restores_the_collector():
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "the inner end must not turn it back on while the outer run goes on"
+    assert gc.isenabled()
+
+
+def test_gc_paused_from_two_threads_turns_it_back_on_after_the_last():
+    inside, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with gc_paused():
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=other)
+    with gc_paused():
+        t.start()
+        assert inside.wait(10)
+    assert not gc.isenabled(), "the other thread's run is still going"
+    release.set()
+    t.join(10)
+    assert gc.isenabled()
+
+
+def test_gc_paused_leaves_a_disabled_collector_disabled():
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_gc_paused_restores_the_collector_when_the_run_fails():
+    with pytest.raises(RuntimeError):
+        with gc_paused():
+            raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_bulk_writes_defer_the_checkpoint_to_the_end_and_restore_the_setting(db, registry):
+    conn = db.conn
+    before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    wal = db.path.with_name(db.path.name + "-wal")
+    with db.bulk_writes():
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        with db.bulk_writes():  # nested: the outer one owns the setting
+            pass
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        for i in range(30):
+            with db.transaction() as tx:
+                tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                               [(f"bulk-{i}-{k}", "x" * 4000) for k in range(50)])
+        # nothing copied back yet: the WAL holds every page written
+        frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # (busy, log, checkpointed)
+        assert frames[1] > 1000
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+    assert wal.exists()
+    assert conn.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'bulk-%'").fetchone()[0] == 1500
