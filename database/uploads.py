@@ -234,15 +234,19 @@ SELECT v.file_path, v.size_bytes, v.file_mtime_ns, v.duplicate_allowed, v.status
           FROM videos v2 CROSS JOIN video_uploads u2 ON u2.video_id = v2.id AND u2.channel_id = c.id
          WHERE v2.checksum = v.checksum AND v2.rowid != v.rowid
            AND u2.upload_status IN ('SUCCESS', 'IN_PROGRESS', 'UNKNOWN') LIMIT 1) AS same_content,
+       CASE WHEN v.source_url IS NOT NULL THEN  -- most files have none: no lookup at all
        (SELECT v3.id || char(31) || u3.upload_status
           FROM videos v3 CROSS JOIN video_uploads u3 ON u3.video_id = v3.id AND u3.channel_id = c.id
-         WHERE v.source_url IS NOT NULL AND v3.source_url = v.source_url AND v3.rowid != v.rowid
-           AND u3.upload_status IN ('SUCCESS', 'IN_PROGRESS', 'UNKNOWN') LIMIT 1) AS same_source
+         WHERE v3.source_url = v.source_url AND v3.rowid != v.rowid
+           AND u3.upload_status IN ('SUCCESS', 'IN_PROGRESS', 'UNKNOWN') LIMIT 1) END AS same_source
 FROM videos v
-JOIN channels c ON c.id = :channel
+JOIN channels c ON c.id = ?2
 LEFT JOIN video_uploads u ON u.video_id = v.id AND u.channel_id = c.id
-WHERE v.id = :video
+WHERE v.id = ?1
 """
+
+_OK = Verdict(True, "OK", "ok")
+_UID = os.getuid() if hasattr(os, "getuid") else -1  # os.access checks with the real user id
 
 _DUP_WORD = {"SUCCESS": "published", "IN_PROGRESS": "being uploaded", "UNKNOWN": "possibly published"}
 
@@ -261,9 +265,11 @@ def file_state(path: str, size: int | None, mtime_ns: int | None) -> str:
         return "changed"
     if mtime_ns is not None and st.st_mtime_ns != mtime_ns:
         return "touched"
-    if not os.access(path, os.R_OK):
-        return "unreadable"
-    return "ok"
+    # The owner's read bit decides for the owner (ACLs included: the owner's entry is those bits), so
+    # the common case, the operator's own file, needs no second system call.
+    if st.st_uid == _UID and st.st_mode & stat.S_IRUSR:
+        return "ok"
+    return "ok" if os.access(path, os.R_OK) else "unreadable"
 
 
 def evaluate_upload(
@@ -284,7 +290,7 @@ def evaluate_upload(
         verify_checksum: ``f(video_id, path) -> bool``, called when only the file's mtime
             changed, to tell a touched file from a modified one.
     """
-    row = conn.execute(_RULES_SQL, {"video": video_id, "channel": channel_id}).fetchone()
+    row = conn.execute(_RULES_SQL, (video_id, channel_id)).fetchone()  # (numbered: binds faster than names)
     if row is None:
         if conn.execute("SELECT 1 FROM videos WHERE id = ?", (video_id,)).fetchone() is None:
             return Verdict(False, f"Video '{video_id}' is not in the registry.", "unknown_video")
@@ -332,18 +338,18 @@ def evaluate_upload(
             "check the channel before uploading again.",
             "outcome_unknown",
         )
-    for other, what, code in ((same_content, "The same content", "duplicate_content"),
-                              (same_source, "A video from the same source URL", "duplicate_source")):
-        if other and not dup_ok:
-            other_id, other_status = other.split(chr(31))
-            return Verdict(
-                False,
-                f"Duplicate: {what} is already {_DUP_WORD.get(other_status, other_status)} "
-                f"on {channel} as '{other_id}'. Allow duplicates for this video to upload it anyway.",
-                code,
-            )
+    if (same_content or same_source) and not dup_ok:
+        other, what, code = ((same_content, "The same content", "duplicate_content") if same_content else
+                             (same_source, "A video from the same source URL", "duplicate_source"))
+        other_id, other_status = other.split(chr(31))
+        return Verdict(
+            False,
+            f"Duplicate: {what} is already {_DUP_WORD.get(other_status, other_status)} "
+            f"on {channel} as '{other_id}'. Allow duplicates for this video to upload it anyway.",
+            code,
+        )
 
-    until = from_iso(rate_limited_until)
+    until = from_iso(rate_limited_until) if rate_limited_until else None
     if until and until > (now := now or utcnow()):
         return Verdict(
             False,
@@ -364,7 +370,7 @@ def evaluate_upload(
             )
         if status is S.LOGIN_REQUIRED:
             return Verdict(False, f"{channel} needs the operator to log in again.", "login_required")
-        nxt = from_iso(next_attempt_at)
+        nxt = from_iso(next_attempt_at) if next_attempt_at else None
         if status in (S.FAILED, S.RATE_LIMITED) and nxt and nxt > (now := now or utcnow()):
             return Verdict(
                 False,
@@ -375,7 +381,7 @@ def evaluate_upload(
         return Verdict(True, f"Manual upload after FAILED_FINAL ({retry_count} attempts).", "ok_manual_override")
     if status is S.SUCCESS:
         return Verdict(True, "Already published there; duplicates are allowed for this video.", "ok_duplicate_allowed")
-    return Verdict(True, "OK", "ok")
+    return _OK
 
 
 class UploadRepository:

@@ -74,3 +74,54 @@ def test_bulk_writes_defer_the_checkpoint_to_the_end_and_restore_the_setting(db,
     assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
     assert wal.exists()
     assert conn.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'bulk-%'").fetchone()[0] == 1500
+
+
+# -- the upload rules' file check (database.uploads.file_state) --------------------------------------
+
+
+def _file(tmp_path, mode: int):
+    import os
+
+    p = tmp_path / "clip.mp4"
+    p.write_bytes(b"x" * 100)
+    os.chmod(p, mode)
+    st = p.stat()
+    return str(p), st.st_size, st.st_mtime_ns
+
+
+def test_file_state_trusts_the_owners_read_bit_without_asking_again(tmp_path, monkeypatch):
+    from database import uploads
+
+    path, size, mtime = _file(tmp_path, 0o600)
+    asked = []
+    monkeypatch.setattr(uploads.os, "access", lambda p, m: asked.append(p) or False)
+    assert uploads.file_state(path, size, mtime) == "ok"
+    assert asked == []
+
+
+def test_file_state_asks_the_os_when_the_owner_bit_does_not_decide(tmp_path, monkeypatch):
+    from database import uploads
+
+    path, size, mtime = _file(tmp_path, 0o000)  # no owner read bit: access() decides (root may read)
+    monkeypatch.setattr(uploads.os, "access", lambda p, m: False)
+    assert uploads.file_state(path, size, mtime) == "unreadable"
+    monkeypatch.setattr(uploads.os, "access", lambda p, m: True)
+    assert uploads.file_state(path, size, mtime) == "ok"
+    # someone else's file: the owner's bit says nothing about us
+    monkeypatch.setattr(uploads, "_UID", uploads._UID + 1)
+    path, size, mtime = _file(tmp_path, 0o600)
+    monkeypatch.setattr(uploads.os, "access", lambda p, m: False)
+    assert uploads.file_state(path, size, mtime) == "unreadable"
+
+
+def test_file_state_tells_missing_changed_and_touched_files(tmp_path):
+    import os
+
+    from database import uploads
+
+    path, size, mtime = _file(tmp_path, 0o644)
+    assert uploads.file_state(path, size + 1, mtime) == "changed"
+    assert uploads.file_state(path, size, mtime + 1) == "touched"
+    assert uploads.file_state(str(tmp_path), size, mtime) == "missing"  # a folder is not a video file
+    os.remove(path)
+    assert uploads.file_state(path, size, mtime) == "missing"
