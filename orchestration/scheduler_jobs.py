@@ -177,6 +177,7 @@ class ScheduleRunner:
         self.last_recovery: dict[str, Any] | None = None
         self.next_schedule_at: datetime | None = None
         self._db: Database | None = None
+        self._rearm = None  # the thread that re-arms after job events (see _rearm_later)
 
     @property
     def settings(self) -> Settings:
@@ -216,6 +217,9 @@ class ScheduleRunner:
             sched.add_job(retry_uploads_job, "interval", seconds=settings.retry_interval_seconds, id=RETRY_JOB,
                           name="Retry failed uploads", args=[path], kwargs=publishing, coalesce=True,
                           max_instances=1, misfire_grace_time=max(1, int(settings.retry_interval_seconds)))
+            from concurrent.futures import ThreadPoolExecutor as _Pool
+
+            self._rearm = _Pool(1, thread_name_prefix="asfs-rearm")
             sched.add_listener(self._on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
             self.scheduler = sched
             sched.start()
@@ -237,9 +241,12 @@ class ScheduleRunner:
         remove_change_listener(self.schedules_changed)
         with self._state_lock:
             sched, self.scheduler = self.scheduler, None
+            rearm, self._rearm = self._rearm, None
             if sched is None:
                 return
             self.stop_event.set()
+        if rearm is not None:
+            rearm.shutdown(wait=False)  # a queued re-arm finds the runner stopped and does nothing
         # Outside the state lock: a finishing job's listener takes it (and sees the runner stopped).
         try:
             sched.shutdown(wait=wait)
@@ -315,6 +322,22 @@ class ScheduleRunner:
 
     # -- bookkeeping ----------------------------------------------------------------------------------
 
+    def _rearm_later(self, *args, **kwargs) -> None:
+        """``schedules_changed`` on the runner's own thread, not the caller's.
+
+        APScheduler calls its listeners while it may hold its job-store lock (a job that finished
+        at once reports from inside ``_process_jobs``), and ``schedules_changed`` takes our state
+        lock and then that one: re-arming from the listener would wait on a thread that holds
+        our lock and waits for APScheduler's (a deadlock CI met in ``resume()``).
+        """
+        rearm = self._rearm
+        if rearm is None:
+            return
+        try:
+            rearm.submit(self.schedules_changed, *args, **kwargs)
+        except RuntimeError:  # shut down meanwhile: the runner is stopping
+            pass
+
     def _on_event(self, event: JobExecutionEvent) -> None:
         now = utcnow()
         info = self._jobs.setdefault(event.job_id, {"runs": 0, "errors": 0})
@@ -324,7 +347,7 @@ class ScheduleRunner:
             info["last_status"] = "missed"
             log.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
             if event.job_id in (EXECUTE_JOB, NEXT_JOB):
-                self.schedules_changed()
+                self._rearm_later()
             return
         info["runs"] += 1
         if event.exception is not None:
@@ -341,13 +364,13 @@ class ScheduleRunner:
             if retval.get("stopped"):
                 return
             if event.exception is not None:
-                self.schedules_changed(not_before=now + timedelta(seconds=ERROR_BACKOFF_SECONDS))
+                self._rearm_later(not_before=now + timedelta(seconds=ERROR_BACKOFF_SECONDS))
             elif "next_due" in retval:
-                self.schedules_changed(retval["next_due"])
+                self._rearm_later(retval["next_due"])
             else:
-                self.schedules_changed()
+                self._rearm_later()
         elif event.job_id == DISTRIBUTE_JOB:
-            self.schedules_changed()
+            self._rearm_later()
 
     def status(self) -> dict[str, Any]:
         """``{"state", "running", "paused", "heartbeat", "started_at", "next_schedule_at",
