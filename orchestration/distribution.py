@@ -51,7 +51,7 @@ from database.errors import ConflictError, NotFoundError, ValidationError, Video
 
 from .bulk import gc_paused
 from .channels import LIVE_SCHEDULE_STATUSES, Channel, ChannelService
-from .filters import (FilterVerdict, MatchResult, VideoFeatures, VideoJudge, explain_failures, failure_matrix,
+from .filters import (FilterVerdict, VideoFeatures, VideoJudge, explain_failures, failure_matrix,
                       filter_settings, match, score_of, video_features)
 
 log = logging.getLogger("asfs.distribution")
@@ -67,7 +67,6 @@ _SLOT_HOLDING = LIVE_SCHEDULE_STATUSES + ("completed",)
 MIN_SCHEDULE_GAP_SECONDS = 60  # seed 002: two schedules on one channel within a minute conflict
 DEFAULT_HORIZON_DAYS = 366
 _MAX_RETRIES = 3  # a new distribution's retries (seed 000)
-_INACTIVE = {"passed": True, "active": False}
 # An unassigned video's audit event says why for this many channels (the closest misses); with a
 # hundred channels the full list for every such video, every hour, would swamp the audit trail.
 _UNASSIGNED_DETAIL = 10
@@ -332,10 +331,6 @@ class _Occupancy:
             self.content.setdefault((channel_id, checksum), set()).add(video_id)
         if source_url:
             self.source.setdefault((channel_id, source_url), set()).add(video_id)
-
-    def assign(self, video_id: str, channel_id: str, checksum: str | None, source_url: str | None) -> None:
-        """A run just assigned the video to the channel."""
-        self._occupy(video_id, channel_id, checksum, source_url, "already_assigned", "assigned")
 
     def add(self, video: Mapping[str, Any], channel_id: str, status: str) -> None:
         code = "already_scheduled" if status == "scheduled" else "already_assigned"
@@ -689,6 +684,36 @@ def _matching_channels(fails) -> list[list[int]]:
     return [cols[bounds[i]:bounds[i + 1]] for i in range(fails.shape[0])]
 
 
+class _VerdictText:
+    """The parts of assignment reasons that come from filter verdicts, made once per run and shared:
+    a run repeats the same few thousand verdicts tens of thousands of times."""
+
+    _MAX = 200_000  # verdicts remembered, whatever the registry holds
+
+    def __init__(self):
+        self._known: dict[FilterVerdict, tuple[dict[str, Any], str, str]] = {}
+
+    def of(self, verdicts: Sequence[FilterVerdict]) -> tuple[dict[str, Any], list[str], list[str]]:
+        """``(filters, parts, words)``: the reason's ``filters`` entry, its JSON members, and the
+        audit event's ``"name": "words"`` members, for the filters a channel sets (one that it does
+        not set passes by definition and is not listed)."""
+        known = self._known
+        if len(known) > self._MAX:
+            known.clear()
+        filters: dict[str, Any] = {}
+        parts, words = [], []
+        for v in verdicts:
+            hit = known.get(v)
+            if hit is None:
+                entry = {"passed": v.passed, "active": True, "reason": v.reason, "margin": round(v.margin, 4)}
+                name = _json_str(v.filter)
+                hit = known[v] = (entry, f"{name}: {json.dumps(entry)}", f"{name}: {_json_str(v.reason)}")
+            filters[v.filter] = hit[0]
+            parts.append(hit[1])
+            words.append(hit[2])
+        return filters, parts, words
+
+
 def _new_id() -> str:
     """A new distribution id: 32 hex digits like a uuid4's, but time-ordered (milliseconds first),
     so a run's thousands of inserts append to the primary-key index instead of landing all over it."""
@@ -877,9 +902,9 @@ class VideoDistributionService:
         matching_of = _matching_channels(fails)
         settings = [filter_settings(ch.content_filters) for ch in available]
         # The reasons are the run's bulk (tens of thousands): their JSON is put together here (what
-        # json.dumps(reason) would write; a test compares them), each verdict's entry and JSON made
-        # once per run and the per-channel parts once per channel.
-        entries: dict[FilterVerdict, tuple[dict[str, Any], str, str]] = {}
+        # json.dumps(reason) would write; a test compares them), each verdict's part once per run
+        # (_VerdictText) and the per-channel parts once per channel.
+        texts = _VerdictText()
         tail_json = f', "max_channels_per_video": {json.dumps(limit)}, "run": {json.dumps(run)}, "filters": {{'
         channel_json = {ch.id: (_json_str(ch.id), json.dumps(ch.priority)) for ch in available}
         created: list[VideoDistribution] = []
@@ -890,29 +915,25 @@ class VideoDistributionService:
         events: list[tuple[str, str, str, str, Any]] = []  # kind, message, subject type and id, details
         lost: list[tuple] = []  # rows another run assigned meanwhile (not written)
 
-        def write(batch: list[tuple], batch_events: list[tuple]) -> list[tuple]:
-            """One batch: its assignments in one registry transaction, then their audit events."""
-            gone: list[tuple] = []
-            with self.db.transaction() as tx:
-                # under the write lock: another process may have assigned a pair since we looked
-                taken = _pairs_taken(tx, {row[1] for row in batch})
-                if taken:
-                    gone = [row for row in batch if (row[1], row[2]) in taken]
-                    batch = [row for row in batch if (row[1], row[2]) not in taken]
-                    ids = {row[0] for row in gone}
-                    batch_events = [e for e in batch_events if e[3] not in ids]
-                tx.executemany(
-                    "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced,"
-                    f" max_retries, created_at, updated_at) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0,"
-                    f" {_MAX_RETRIES}, ?, ?)", batch)
-            self._audit_many(batch_events, actor)
-            return gone
-
         def flush() -> None:
+            """The batch so far: its assignments in one registry transaction, then their audit events."""
             nonlocal rows, events
             batch, batch_events, rows, events = rows, events, [], []
-            if batch or batch_events:
-                lost.extend(write(batch, batch_events))
+            if batch:
+                with self.db.transaction() as tx:
+                    # under the write lock: another process may have assigned a pair since we looked
+                    taken = _pairs_taken(tx, {row[1] for row in batch})
+                    if taken:
+                        gone = [row for row in batch if (row[1], row[2]) in taken]
+                        lost.extend(gone)
+                        batch = [row for row in batch if (row[1], row[2]) not in taken]
+                        ids = {row[0] for row in gone}
+                        batch_events = [e for e in batch_events if e[3] not in ids]
+                    tx.executemany(
+                        "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced,"
+                        f" max_retries, created_at, updated_at) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0,"
+                        f" {_MAX_RETRIES}, ?, ?)", batch)
+            self._audit_many(batch_events, actor)
 
         with self.db.bulk_writes(), self.db.audit.db.bulk_writes():
             for i, video in enumerate(videos):
@@ -958,23 +979,10 @@ class VideoDistributionService:
                     vid_json = _json_str(vid)
                     not_chosen = json.dumps(why_not) if why_not else "{}"
                     n = len(candidates)
-                    checksum, source = video.get("checksum"), video.get("source_url")
                 for rank, (score, ch, verdicts) in enumerate(chosen, 1):
                     summary = (f"matches {ch.name}'s filters (score {score:.3f}, rank {rank} of {n}, "
                                f"priority {ch.priority})")
-                    filters: dict[str, Any] = {}
-                    parts, words = [], []
-                    for v in verdicts:  # (a filter the channel does not set passes by definition: not listed)
-                        known = entries.get(v)
-                        if known is None:
-                            entry = {"passed": v.passed, "active": True, "reason": v.reason,
-                                     "margin": round(v.margin, 4)}
-                            name = _json_str(v.filter)
-                            known = entries[v] = (entry, f"{name}: {json.dumps(entry)}",
-                                                  f"{name}: {_json_str(v.reason)}")
-                        filters[v.filter] = known[0]
-                        parts.append(known[1])
-                        words.append(known[2])
+                    filters, parts, words = texts.of(verdicts)
                     ch_json, priority_json = channel_json[ch.id]
                     summary_json = _json_str(summary)
                     reason_json = (f'{{"method": "auto_filter", "summary": {summary_json}, "score": {score!r}, '
@@ -982,7 +990,7 @@ class VideoDistributionService:
                                    f'{tail_json}{", ".join(parts)}}}}}')
                     did = _new_id()
                     rows.append((did, vid, ch.id, reason_json, stamp, stamp))
-                    occ.assign(vid, ch.id, checksum, source)
+                    occ.add(video, ch.id, "assigned")
                     created.append(VideoDistribution(
                         did, vid, ch.id, "auto_filter",
                         {"method": "auto_filter", "summary": summary, "score": score, "rank": rank, "candidates": n,
@@ -1014,8 +1022,6 @@ class VideoDistributionService:
                     ))
                 if len(rows) >= _BATCH or len(events) >= _BATCH:
                     flush()
-                    if len(entries) > 200_000:  # bounded, whatever the registry holds
-                        entries.clear()
             flush()
         if lost:
             ids = {row[0] for row in lost}

@@ -339,6 +339,37 @@ def test_ac5_every_decision_and_skip_is_an_audit_event(db, registry, channels, s
     assert history[0].distribution_method == "auto_filter" and history[0].assignment_reason["summary"]
 
 
+def test_a_pair_another_process_assigns_meanwhile_is_skipped_not_written_twice(db, registry, channels, service,
+                                                                               monkeypatch):
+    from database import Database
+    from orchestration import distribution
+
+    add_videos(registry, dict(SHORT, id="a"), dict(SHORT, id="b"))
+    ch = channels.create_channel("C", "TikTok", {})
+    real = distribution.failure_matrix
+
+    def and_meanwhile(*args, **kwargs):
+        # after the run has read the registry, another process assigns "a" to the channel
+        other = Database.open(db.path)
+        try:
+            VideoDistributionService(other).manual_distribute("a", [ch.id], actor="other process")
+        finally:
+            other.close()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(distribution, "failure_matrix", and_meanwhile)
+    made = service.auto_distribute_by_filters()
+    assert [(d.video_id, d.channel_id) for d in made] == [("b", ch.id)]
+    lost = [s for s in made.skipped if s["video_id"] == "a" and s["channel_id"] == ch.id]
+    assert [s["code"] for s in lost] == ["already_assigned"] and "meanwhile" in lost[0]["reason"]
+    rows = db.query("SELECT video_id, method FROM distributions WHERE channel_id = ? ORDER BY video_id", (ch.id,))
+    assert [tuple(r) for r in rows] == [("a", "manual"), ("b", "auto_filter")]
+    assigned = db.audit.events("distribution.assigned")
+    assert sorted(e["details"]["video_id"] for e in assigned if e["actor"] == "system") == ["b"]
+    (run,) = db.audit.events("distribution.run")
+    assert run["details"]["assigned"] == 1 and run["details"]["duplicates"] == 1
+
+
 # -- AC 6: manual override ------------------------------------------------------------------------------------
 
 
