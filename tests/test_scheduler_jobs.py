@@ -186,6 +186,34 @@ def test_an_error_in_a_job_is_recorded_and_does_not_spin(runner, reg):
     assert len(calls) == 1
 
 
+def test_a_job_event_reported_under_apschedulers_lock_does_not_deadlock_resume(runner, reg):
+    # APScheduler reports a job that finished at once from inside _process_jobs, holding its
+    # job-store lock; meanwhile resume() holds the runner's lock and asks APScheduler for a job.
+    # The listener must not wait for the runner's lock there (CI once hung on exactly this).
+    import threading
+
+    from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+
+    r = runner()
+    r.start()
+    event = JobExecutionEvent(EVENT_JOB_EXECUTED, jobs.NEXT_JOB, "default", utcnow(), retval={"next_due": None})
+    reported = threading.Event()
+
+    def apscheduler_side() -> None:
+        with r.scheduler._jobstores_lock:
+            r._on_event(event)
+            reported.set()
+
+    with r._state_lock:  # what resume() holds while it asks APScheduler for the job
+        t = threading.Thread(target=apscheduler_side, daemon=True)
+        t.start()
+        assert reported.wait(5), "the listener waited for the runner's lock under APScheduler's"
+    t.join(5)
+    # the re-arm still happens, on the runner's own thread
+    wait_until(lambda: r.status()["jobs"].get(jobs.NEXT_JOB, {}).get("runs") == 1)
+    wait_until(lambda: r.next_schedule_at is None and r.scheduler.get_job(jobs.NEXT_JOB) is None)
+
+
 # -- settings ----------------------------------------------------------------------------------------------------
 
 
