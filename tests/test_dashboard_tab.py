@@ -49,7 +49,7 @@ def test_the_dashboard_lists_a_missed_schedule_and_an_unknown_upload_first(qtbot
                                                                            answers, window):  # noqa: F811
     tab = open_dashboard()
     assert tab.attention_kinds()[:3] == ["missed", "unknown", "login"]
-    missed, unknown, login = tab.attention_model.items()[:3]
+    missed, unknown, login = tab.attention_model.rows()[:3]
     assert (missed.channel, missed.action) == ("Alpha", "Decide…") and "“Late clip”" in missed.details
     assert (unknown.channel, unknown.target) == ("Beta", "videos") and "“Lost clip”" in unknown.details
     assert (login.channel, login.target) == ("Gamma", "channels")
@@ -114,7 +114,7 @@ def test_dashboard_models_pass_the_model_tester(qtmodeltester, db, trouble):
     from ui.tabs.dashboard_tab import fetch_dashboard
 
     model = AttentionModel()
-    model.set_items(attention_items(fetch_dashboard(db), UTC))
+    model.set_rows(attention_items(fetch_dashboard(db), UTC))
     assert model.rowCount() == 3
     qtmodeltester.check(model)
     nxt = NextModel(UTC)

@@ -402,7 +402,7 @@ def test_models_pass_the_model_tester(qtmodeltester, qtbot, db, channels, video)
     assert check.checked() == ["a", "c"] and check.keys() == ["a", "c", "b"]
     qtmodeltester.check(check)
     plan = PlanModel(UTC)
-    plan.set_items([PlanItem("a", "Alpha", "Europe/Berlin", "TikTok", "v", "clip", next_monday(7), ["too close"])])
+    plan.set_rows([PlanItem("a", "Alpha", "Europe/Berlin", "TikTok", "v", "clip", next_monday(7), ["too close"])])
     qtmodeltester.check(plan)
 
 

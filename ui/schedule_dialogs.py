@@ -16,7 +16,6 @@ from typing import Any, Sequence
 
 from PySide6.QtCore import (
     QAbstractListModel,
-    QAbstractTableModel,
     QDate,
     QDateTime,
     QModelIndex,
@@ -53,6 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.models.rows import RowsModel
 from ui.models.schedules_model import (
     PLATFORM_ICONS,
     ChannelInfo,
@@ -318,45 +318,19 @@ class CheckListModel(QAbstractListModel):
         return target
 
 
-class PlanModel(QAbstractTableModel):
-    """The preview: one row per schedule the request would create."""
+class PlanModel(RowsModel):
+    """The preview: one row per schedule the request would create (rows: ``PlanItem``)."""
 
     HEADERS = ("Channel", "Video", "Your time", "Channel's time", "Conflicts")
 
     def __init__(self, zone: tzinfo, parent=None):
         super().__init__(parent)
         self.zone = zone
-        self._items: list[PlanItem] = []
-
-    def set_items(self, items: Sequence[PlanItem]) -> None:
-        self.beginResetModel()
-        self._items = list(items)
-        self.endResetModel()
-
-    def items(self) -> list[PlanItem]:
-        return list(self._items)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+        item: PlanItem | None = self.cell(index)
+        if item is None:
             return None
-        item = self._items[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
@@ -748,7 +722,7 @@ class ScheduleDialog(QDialog):
             return
         self._pending_preview = False
         self.preview = preview
-        self.plan_model.set_items(preview.items)
+        self.plan_model.set_rows(preview.items)
         n, conflicts = len(preview.items), preview.conflict_count
         lines = list(preview.problems)
         if conflicts:
@@ -776,7 +750,7 @@ class ScheduleDialog(QDialog):
             return
         self._pending_preview = False
         self.preview = None
-        self.plan_model.set_items([])
+        self.plan_model.set_rows([])
         self.status_label.setText(f"Could not check this schedule: {exc}")
         self._set_status_colour("error")
         self.previewed.emit(None)

@@ -13,11 +13,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from ui import theme
 from ui.models.channels_model import KeyedTableModel, plain_tooltip
+from ui.models.rows import RowsModel
 from ui.models.videos_model import PLATFORM_ICONS, format_time
 
 METHOD_TEXT = {"auto_filter": "🔍 By filters", "auto_schedule": "🗓 By schedule", "manual": "✋ Manual"}
@@ -321,41 +322,21 @@ class DistributionModel(KeyedTableModel):
 # -- per-channel statistics (a small model for the table under the chart) ----------------------------------
 
 
-class ChannelStatsModel(QAbstractTableModel):
+class ChannelStatsModel(RowsModel):
     """Per channel: assignments, published, failed and success rate, from the statistics dict."""
 
     HEADERS = ("Channel", "Assignments", "Published", "Failed", "Success rate")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[dict[str, Any]] = []
-
     def set_stats(self, stats: dict[str, Any] | None) -> None:
         rows = sorted((stats or {}).get("by_channel", {}).values(),
                       key=lambda c: (-(c.get("total") or 0), (c.get("name") or "").casefold()))
-        if rows == self._rows:
-            return
-        self.beginResetModel()
-        self._rows = [dict(r) for r in rows]
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
+        if rows != self._rows:
+            self.set_rows([dict(r) for r in rows])
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)) or not 0 <= index.column() < 5:
+        r = self.cell(index)
+        if r is None:
             return None
-        r = self._rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
@@ -368,6 +349,3 @@ class ChannelStatsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return plain_tooltip(f"{r.get('name')}\nid: {r['channel_id']}\nvideos: {r.get('videos') or 0}")
         return None
-
-    def stats_rows(self) -> list[dict[str, Any]]:
-        return list(self._rows)

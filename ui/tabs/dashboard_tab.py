@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any, Sequence
+from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.models.rows import RowsModel
 from ui.models.schedules_model import fmt_time, operator_zone, parse_utc, tooltip_html
 from ui.notifications import Notifier
 from ui.tabs.schedules_tab import MissedActions
@@ -103,45 +104,13 @@ class AttentionItem:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-class AttentionModel(QAbstractTableModel):
-    """What needs the operator, most urgent first."""
+class AttentionModel(RowsModel):
+    """What needs the operator, most urgent first (rows: ``AttentionItem``)."""
 
     HEADERS = ("What", "Channel", "When", "Details", "Do")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._items: list[AttentionItem] = []
-
-    def set_items(self, items: Sequence[AttentionItem]) -> None:
-        self.beginResetModel()
-        self._items = list(items)
-        self.endResetModel()
-
-    def items(self) -> list[AttentionItem]:
-        return list(self._items)
-
-    def item_at(self, row: int) -> AttentionItem | None:
-        return self._items[row] if 0 <= row < len(self._items) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        item = self.item_at(index.row()) if index.isValid() else None
+        item: AttentionItem | None = self.cell(index)
         if item is None:
             return None
         col = index.column()
@@ -156,43 +125,19 @@ class AttentionModel(QAbstractTableModel):
         return None
 
 
-class NextModel(QAbstractTableModel):
-    """The next schedules to run."""
+class NextModel(RowsModel):
+    """The next schedules to run (rows: tuples of display texts, one per column)."""
 
     HEADERS = ("Time", "Channel", "Video", "Type", "Wave")
 
     def __init__(self, zone: tzinfo, parent=None):
         super().__init__(parent)
         self.zone = zone
-        self._rows: list[tuple[str, ...]] = []
-
-    def set_rows(self, rows: Sequence[tuple[str, ...]]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._rows[index.row()][index.column()]
+        row = self.cell(index)
+        if row is not None and role == Qt.ItemDataRole.DisplayRole:
+            return row[index.column()]
         return None
 
 
@@ -525,7 +470,7 @@ class DashboardTab(QWidget):
         att = data["attention"]
         items = attention_items(data, self.zone)
         selected = self._current_row()
-        self.attention_model.set_items(items)
+        self.attention_model.set_rows(items)
         if 0 <= selected < len(items):
             self.attention_view.selectRow(selected)
         n_fail = sum(att["failures_by_kind"].values())
@@ -575,14 +520,14 @@ class DashboardTab(QWidget):
         return rows[0].row() if rows else -1
 
     def _attention_selected(self, *_args) -> None:
-        item = self.attention_model.item_at(self._current_row())
+        item = self.attention_model.row_at(self._current_row())
         self.act_button.setEnabled(item is not None)
         self.act_button.setText(item.action if item is not None else "Select a row")
         self.open_schedules_button.setEnabled(item is not None and item.kind == "missed")
 
     def act(self, row: int) -> None:
         """Do what the row asks: decide a missed schedule, or go to the tab that resolves it."""
-        item = self.attention_model.item_at(row)
+        item = self.attention_model.row_at(row)
         if item is None:
             return
         if item.kind == "missed":
@@ -592,7 +537,7 @@ class DashboardTab(QWidget):
             self.navigate.emit(item.target)
 
     def attention_kinds(self) -> list[str]:
-        return [i.kind for i in self.attention_model.items()]
+        return [i.kind for i in self.attention_model.rows()]
 
     # -- status bar and shutdown --------------------------------------------------------------------------------------
 

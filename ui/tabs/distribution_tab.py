@@ -753,7 +753,7 @@ class DistributionTab(QWidget):
                                     for key, label in (("auto_filter", "By filters"), ("auto_schedule", "By schedule"),
                                                        ("manual", "Manual"))] if total else [])
         bars = []
-        for c in self.channel_stats.stats_rows():
+        for c in self.channel_stats.rows():
             rate = float(c.get("success_rate") or 0.0)
             name = c.get("name") or c["channel_id"]
             bars.append(Bar(name, rate, f"{rate:.0f}% · {c.get('published') or 0}/{c.get('total') or 0}",
