@@ -154,7 +154,6 @@ def merge(path: Path, new: list[Result]) -> list[Result]:
         old = json.loads(_DATA.search(path.read_text()).group(1))["rows"]
     except (OSError, AttributeError, ValueError, KeyError):
         return new
-    from . import __main__ as main_mod  # noqa: F401 - the module order
     fresh = {r.workload for r in new}
     out: list[Result] = []
     placed = False

@@ -386,7 +386,7 @@ def _judge_exclude_tags(f: ContentFilters, v: VideoFeatures) -> FilterVerdict:
     return FilterVerdict(
         "exclude_tags", not bad,
         f"has excluded {', '.join('#' + t for t in bad)}" if bad
-        else f"has none of the excluded tags",
+        else "has none of the excluded tags",
     )
 
 
