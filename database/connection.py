@@ -109,7 +109,11 @@ class Database:
             )
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            # Setting the mode takes a lock even when it is WAL already (a new connection while
+            # another one writes would fail "database is locked"): only set it when it is not.
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                mode = self._set_wal(conn)
             if str(mode).lower() != "wal":
                 raise RegistryCorruptError(
                     f"The {self.name} at {self.path} cannot use WAL mode (got {mode!r}); "
@@ -125,6 +129,18 @@ class Database:
             self._all.append(conn)
         return conn
 
+    def _set_wal(self, conn: sqlite3.Connection) -> str:
+        # A new file: two connections (threads, processes) may switch it at once, and the loser
+        # gets "database is locked" at once (the busy handler does not wait for this lock).
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
+
     @property
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (autocommit: each read statement sees the latest commit)."""
@@ -136,11 +152,14 @@ class Database:
         return conn
 
     @contextmanager
-    def bulk_writes(self) -> Iterator[None]:
+    def bulk_writes(self, *, checkpoint: bool = True) -> Iterator[None]:
         """Around many write transactions in a row on this thread (a distribution run's batches):
         the WAL is copied back into the database once at the end instead of after every commit
         that grows it past SQLite's 1,000-page mark (each copy rewrites the same index pages and
-        syncs the file). Readers and other writers are unaffected; the WAL grows meanwhile."""
+        syncs the file). Readers and other writers are unaffected; the WAL grows meanwhile.
+
+        ``checkpoint=False`` leaves that copy to the caller (:meth:`checkpoint`, e.g. of two
+        databases at once); until it runs, the next commit's automatic checkpoint would do it."""
         conn = self.conn
         if getattr(self._local, "bulk", False):
             yield
@@ -153,10 +172,24 @@ class Database:
         finally:
             self._local.bulk = False
             conn.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.OperationalError:  # busy: the next commit's automatic checkpoint does it
-                pass
+            if checkpoint:
+                self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Copy the WAL back into the database file now (SQLite's PASSIVE checkpoint: it never
+        waits for readers or writers; what it cannot copy yet, a later automatic one does).
+
+        Safe from any thread: it uses a short-lived connection of its own."""
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout_ms / 1000, isolation_level=None)
+        except sqlite3.Error:
+            return
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.OperationalError:  # busy: the next commit's automatic checkpoint does it
+            pass
+        finally:
+            conn.close()
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)

@@ -125,3 +125,38 @@ def test_file_state_tells_missing_changed_and_touched_files(tmp_path):
     assert uploads.file_state(str(tmp_path), size, mtime) == "missing"  # a folder is not a video file
     os.remove(path)
     assert uploads.file_state(path, size, mtime) == "missing"
+
+
+def test_threads_opening_a_new_database_at_once_all_get_wal(tmp_path):
+    """Setting WAL mode takes a lock the busy handler does not wait for, even on a file in WAL
+    mode already: opening one while another connection migrates it (writes) must not call the
+    file unusable."""
+    import time
+
+    from database import Database
+
+    def slow_step(conn):  # the first opener migrates, holding the write lock a while
+        conn.execute("CREATE TABLE t (x)")
+        time.sleep(0.2)
+
+    for attempt in range(3):
+        path = tmp_path / f"new{attempt}.db"
+        barrier, errors, dbs = threading.Barrier(6), [], []
+
+        def open_it():
+            barrier.wait()
+            try:
+                db = Database(path, migrations=[slow_step], name="test database")
+                dbs.append(db)
+                assert db.query_one("PRAGMA journal_mode")[0] == "wal"
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for db in dbs:
+            db.close()
+        assert errors == []
