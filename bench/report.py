@@ -43,18 +43,32 @@ fixed in the product code; the whole test suite stays green. In order of effect:
   transaction with one duplicate check per batch (its `+status` keeps SQLite on the video index:
   the status index walked every assignment, quadratic); distribution ids are time-ordered, so
   inserts append to the primary-key index; the result is built in memory instead of read back.
-  Second pass (6.8 s → 3.7–4.3 s, depending on how busy the disk is): CPython's cyclic garbage collector walked the growing heap
-  again and again (a third of the run, for objects without cycles): it pauses for the run
+  Second pass (6.8 s → 3.7–4.3 s, depending on how busy the disk is): CPython's cyclic garbage
+  collector walked the growing heap again and again (a third of the run, for objects without
+  cycles): it pauses for the run
   (`orchestration/bulk.py: gc_paused`, nesting- and thread-safe). `VideoJudge` judges each distinct
   filter setting once per video (channels share settings) and only the filters a channel sets;
   a reason's JSON is put together from per-verdict pieces made once per run (a test reads every
   stored reason back against the returned one); the audit event says why in words (summary,
   score, rank, each filter's verdict) and leaves the margins to the distribution row; the WAL is
   checkpointed once at the end of the run (`Database.bulk_writes`) instead of after every batch.
-  Tried and dropped: writing on a second thread (`executemany` lets go of the GIL and takes it
-  back for every row; against a busy thread each take waits for the switch interval, so a batch
-  took minutes) and each batch as one `json_each` statement (it freed the GIL, but SQLite's JSON
-  parsing cost more than the overlap won on two cores).
+  Third pass (3.5–4.3 s → 2.5–2.8 s): the run builds and writes at the same time. Building
+  (Python, ~2 s) and writing (SQLite inserts, ~1.5 s) took about as long, one after the other. A
+  run expecting at least 10,000 new assignments starts a writer process
+  (`orchestration/bulk.py: WriterProcess`) as it begins; each batch goes to it as a pickle file
+  in a private temporary folder (the pipe carries only its name, so the run never waits on the
+  child) and the child writes it in its own transactions, the batch's rows first and then, on a
+  second thread, its audit events; the duplicate check under the write lock is the same code
+  either way (`_write_rows`), and a test compares a run written there with one written in-process,
+  reason by reason and event by event. The child sends its report when everything is committed
+  and then checkpoints both WALs (on two threads) before it exits: the run does not wait for that
+  housekeeping. The run also reads only the ten columns of a video it needs. Tried and dropped:
+  writing on a second thread (`executemany` lets go of the GIL and takes it back for every row;
+  against a busy thread each take waits for the switch interval, so a batch took minutes; many-row
+  `VALUES` statements needed a shorter switch interval for the whole process and still lost to
+  the child process); each batch as one `json_each` statement (SQLite's JSON parsing cost more
+  than the overlap won on two cores); making the reason and event text in the child (pickling
+  the verdicts cost more than the strings, and the child became the slower side).
 - **Uploads (was 0.27 of bare Playwright).** `Publisher.upload_all_pending` opened and closed a
   browser and checked the login on a page for every upload. Now each channel's run keeps one
   uploader (one browser), replaced after a failed upload; `check_login` trusts a "logged in"
@@ -75,14 +89,11 @@ fixed in the product code; the whole test suite stays green. In order of effect:
 # What a remaining miss comes from, by workload (shown under "What was done" when it misses).
 WHY_STILL = {
     "`auto_distribute_by_filters`": (
-        "The matching takes about 0.3 s (numpy over the 2,000,000 pairs); building the ~70,000 "
-        "assignments (≈ 3.6 per video: niche channels exist on all three platforms) with their "
-        "reasons takes about 1.5 s, and writing them about 1.6 s plus the final checkpoint: a "
-        "distribution row under five indexes and an audit event under three for each. Making the "
-        "reasons empty changed nothing measurable, so what is left is per row, not per byte: under "
-        "3 s on this machine would need fewer rows (one audit event per run and video instead of "
-        "per assignment, or fewer indexes on `distributions`), which changes what the audit trail "
-        "and the queries can do; the ratio target (≤ 3×) holds."),
+        "On this 2-core machine the run is two processes each busy about 2 s: building the ~70,000 "
+        "assignments with their reasons (Python) and writing them (a distribution row under five "
+        "indexes and an audit event under three for each). The figure moves by ±0.3 s with the "
+        "machine's load and disk; the run's share of the work left would be per row, not per byte "
+        "(empty reasons changed nothing measurable)."),
     "100,000 `can_upload` checks": (
         "What is left is the work a check must do: the rules query reads the video, the channel and "
         "the upload rows and looks up the same content under other ids (about three indexed "

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import collections
 import collections.abc
+import contextlib
 import json
 import logging
 import random
@@ -49,7 +50,7 @@ from database import Database, from_iso, to_iso, utcnow
 from database.channels import resolve_channel
 from database.errors import ConflictError, NotFoundError, ValidationError, VideoNotFoundError
 
-from .bulk import gc_paused
+from .bulk import WriterProcess, bulk_writes, gc_paused
 from .channels import LIVE_SCHEDULE_STATUSES, Channel, ChannelService
 from .filters import (FilterVerdict, VideoFeatures, VideoJudge, explain_failures, failure_matrix,
                       filter_settings, match, score_of, video_features)
@@ -73,6 +74,9 @@ _UNASSIGNED_DETAIL = 10
 # Assignments written per transaction: big enough that each index page is written once for many
 # rows (a run of 70,000 takes seconds, not tens of them), small enough to hold the lock briefly.
 _BATCH = 5000
+# A run expecting at least this many new assignments writes them in a WriterProcess (starting one
+# costs ~0.2 s of the other core; writing this many here costs about as much of this one).
+_WRITER_PROCESS_MIN = 10_000
 
 
 class DistributionNotFoundError(NotFoundError):
@@ -170,9 +174,9 @@ class _NoMatch:
     __slots__ = ("video_id", "features", "channels", "row", "others", "size")
 
     def __init__(self, video_id: str, features: VideoFeatures, channels: Sequence[Channel], row,
-                 others: dict[str, dict[str, Any]]):
+                 others: dict[str, dict[str, Any]], size: int):
         self.video_id, self.features, self.channels, self.row, self.others = video_id, features, channels, row, others
-        self.size = int((row != 0).sum()) + len(others)
+        self.size = size  # the channels it fails (nonzero entries of the row), and the others
 
     def closest(self, limit: int) -> dict[str, dict[str, Any]]:
         """Why the channels that came closest to taking it did not (the matching ones first, then by
@@ -741,21 +745,57 @@ def _pairs_taken(tx, video_ids: Iterable[str]) -> set[tuple[str, str]]:
     return {tuple(pair.split(chr(31))) for pair in found.split(chr(30))} if found else set()
 
 
+def _write_rows(db: Database, rows: list[tuple], events: list[tuple], actor: str) -> tuple[list[tuple], tuple]:
+    """Write a batch of a run by filters: its assignments in one registry transaction. Returns the
+    rows not written because another run assigned their pair meanwhile (checked under the write
+    lock), and the arguments of :func:`_write_events` for the batch's events (without those rows').
+
+    Rows are ``(id, video id, channel id, reason JSON, created, updated)``; events are
+    ``AuditLog.record_many`` tuples, an assignment's with its distribution id as subject."""
+    lost: list[tuple] = []
+    if rows:
+        with db.transaction() as tx:
+            taken = _pairs_taken(tx, {row[1] for row in rows})
+            if taken:
+                lost = [row for row in rows if (row[1], row[2]) in taken]
+                rows = [row for row in rows if (row[1], row[2]) not in taken]
+                ids = {row[0] for row in lost}
+                events = [e for e in events if e[3] not in ids]
+            tx.executemany(
+                "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced,"
+                f" max_retries, created_at, updated_at) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0,"
+                f" {_MAX_RETRIES}, ?, ?)", rows)
+    return lost, (events, actor)
+
+
+def _write_events(db: Database, events: list[tuple], actor: str) -> None:
+    """The audit events of a batch (after its rows), in one audit transaction."""
+    if events:
+        db.audit.record_many(events, actor=actor)
+
+
+_WRITER = (f"{__name__}:_write_rows", f"{__name__}:_write_events")
+
+
 def _utc(dt: datetime) -> datetime:
     """Naive datetimes are UTC (as everywhere in the API)."""
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
 
 
-def _load_videos(conn, video_id: str | None = None) -> list[dict[str, Any]]:
+# What a run by filters reads of a video: the filters' inputs and the duplicate rules' keys.
+_FILTER_COLUMNS = "id, status, checksum, source_url, width, height, duration, source_views, watermarked, tags"
+
+
+def _load_videos(conn, video_id: str | None = None, columns: str = "*") -> list[dict[str, Any]]:
     from database.videos import _video_dict
 
     if video_id is not None:
-        row = conn.execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone()
+        row = conn.execute(f"SELECT {columns} FROM videos WHERE id = ?", (video_id,)).fetchone()
         if row is None:
             raise VideoNotFoundError(video_id)
         return [_video_dict(row)]
     return [_video_dict(r) for r in conn.execute(
-        "SELECT * FROM videos WHERE status = 'ready' ORDER BY created_at, id")]
+        f"SELECT {columns} FROM videos WHERE status = 'ready' ORDER BY created_at, id")]
 
 
 def _as_list(value: Any, field: str) -> list[str]:
@@ -884,12 +924,25 @@ class VideoDistributionService:
     def _distribute_by_filters(self, video_id: str | None, channels: list[Channel], limit: int | None,
                                actor: str) -> DistributionList:
         now = self._now()
+        run = uuid.uuid4().hex[:12]
+        available, unavailable = self._skip_channels(channels, now, actor, run)
+        with contextlib.ExitStack() as stack:
+            return self._distribute_available(video_id, available, unavailable, limit, actor, now, run, stack)
+
+    def _distribute_available(self, video_id: str | None, available: list[Channel], unavailable: list[dict],
+                              limit: int | None, actor: str, now: datetime, run: str,
+                              stack: contextlib.ExitStack) -> DistributionList:
         stamp = to_iso(now)
         when = from_iso(stamp)
-        run = uuid.uuid4().hex[:12]
+        writer = None
+        if video_id is None and available:
+            # A big run writes in a child process while this one builds the next batch (the two
+            # take about as long); it starts now, to be ready when the first batch is.
+            ready = self.db.query_one("SELECT COUNT(*) FROM videos WHERE status = 'ready'")[0]
+            if ready * len(available) >= _WRITER_PROCESS_MIN:
+                writer = stack.enter_context(WriterProcess(self.db, *_WRITER))
         with self.db.snapshot() as conn:
-            videos = _load_videos(conn, video_id)
-            available, unavailable = self._skip_channels(channels, now, actor, run)
+            videos = _load_videos(conn, video_id, _FILTER_COLUMNS)
             occ = _Occupancy(conn, [c.id for c in available])
             live_count = {r[0]: r[1] for r in conn.execute(
                 "SELECT video_id, COUNT(DISTINCT channel_id) FROM distributions"
@@ -910,119 +963,118 @@ class VideoDistributionService:
         created: list[VideoDistribution] = []
         counts = {"videos": len(videos), "assigned": 0, "no_match": 0, "duplicates": 0, "over_limit": 0,
                   "not_ready": 0}
-        # Decisions are written in batches: one registry transaction, then their audit events.
+        # Decisions are written in batches (_write_batch): one registry transaction, then their
+        # audit events.
         rows: list[tuple] = []
         events: list[tuple[str, str, str, str, Any]] = []  # kind, message, subject type and id, details
         lost: list[tuple] = []  # rows another run assigned meanwhile (not written)
+
+        if writer is not None and sum(map(len, matching_of)) - sum(live_count.values()) < _WRITER_PROCESS_MIN:
+            writer.finish()  # few new pairs after all (most are assigned already): written here
+            writer = None
+        if writer is None:
+            stack.enter_context(bulk_writes(self.db))
 
         def flush() -> None:
             """The batch so far: its assignments in one registry transaction, then their audit events."""
             nonlocal rows, events
             batch, batch_events, rows, events = rows, events, [], []
-            if batch:
-                with self.db.transaction() as tx:
-                    # under the write lock: another process may have assigned a pair since we looked
-                    taken = _pairs_taken(tx, {row[1] for row in batch})
-                    if taken:
-                        gone = [row for row in batch if (row[1], row[2]) in taken]
-                        lost.extend(gone)
-                        batch = [row for row in batch if (row[1], row[2]) not in taken]
-                        ids = {row[0] for row in gone}
-                        batch_events = [e for e in batch_events if e[3] not in ids]
-                    tx.executemany(
-                        "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced,"
-                        f" max_retries, created_at, updated_at) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0,"
-                        f" {_MAX_RETRIES}, ?, ?)", batch)
-            self._audit_many(batch_events, actor)
+            if writer is not None:
+                writer.send(batch, batch_events, actor)
+            else:
+                gone, then = _write_rows(self.db, batch, batch_events, actor)
+                _write_events(self.db, *then)
+                lost.extend(gone)
 
-        with self.db.bulk_writes(), self.db.audit.db.bulk_writes():
-            for i, video in enumerate(videos):
-                vid = video["id"]
-                if video["status"] != "ready":
-                    counts["not_ready"] += 1
-                    why = f"'{vid}' is {video['status']}, not ready to distribute"
-                    skipped.append({"video_id": vid, "channel_id": None, "code": "video_not_ready", "reason": why})
-                    events.append(("distribution.unassigned", why, "video", vid, {"run": run,
-                                                                                   "status": video["status"]}))
+        for i, video in enumerate(videos):
+            vid = video["id"]
+            if video["status"] != "ready":
+                counts["not_ready"] += 1
+                why = f"'{vid}' is {video['status']}, not ready to distribute"
+                skipped.append({"video_id": vid, "channel_id": None, "code": "video_not_ready", "reason": why})
+                events.append(("distribution.unassigned", why, "video", vid, {"run": run,
+                                                                               "status": video["status"]}))
+                continue
+            matching = matching_of[i]
+            no_match = len(available) - len(matching)
+            counts["no_match"] += no_match
+            candidates: list[tuple[float, Channel, tuple[FilterVerdict, ...]]] = []
+            why_not: dict[str, dict[str, Any]] = {}  # channels whose filters it matches that do not take it
+            judge = VideoJudge(features[i])
+            for j in matching:
+                ch = available[j]
+                dup = occ.find(video, ch.id, ch.name)
+                if dup is None and occ.prior:
+                    state = occ.prior.get((vid, ch.id))
+                    if state is not None:
+                        dup = Duplicate(f"previously_{state}",
+                                        f"an earlier distribution to {ch.name} was {state}"
+                                        + ("; retry it instead" if state == "failed" else ""))
+                if dup is not None:
+                    counts["duplicates"] += 1
+                    why_not[ch.id] = {"code": dup.code, "reason": dup.reason}
                     continue
-                matching = matching_of[i]
-                no_match = len(available) - len(matching)
-                counts["no_match"] += no_match
-                candidates: list[tuple[float, Channel, tuple[FilterVerdict, ...]]] = []
-                why_not: dict[str, dict[str, Any]] = {}  # channels whose filters it matches that do not take it
-                judge = VideoJudge(features[i])
-                for j in matching:
-                    ch = available[j]
-                    dup = occ.find(video, ch.id, ch.name)
-                    if dup is None and occ.prior:
-                        state = occ.prior.get((vid, ch.id))
-                        if state is not None:
-                            dup = Duplicate(f"previously_{state}",
-                                            f"an earlier distribution to {ch.name} was {state}"
-                                            + ("; retry it instead" if state == "failed" else ""))
-                    if dup is not None:
-                        counts["duplicates"] += 1
-                        why_not[ch.id] = {"code": dup.code, "reason": dup.reason}
-                        continue
-                    verdicts = judge.set_verdicts(ch.content_filters, settings[j])
-                    candidates.append((score_of(verdicts), ch, verdicts))
-                if len(candidates) > 1:
-                    candidates.sort(key=lambda c: (-c[0], -c[1].priority, c[1].name.casefold(), c[1].id))
-                already = live_count.get(vid, 0)
-                chosen = candidates[:max(0, limit - already)] if limit else candidates
-                for score, ch, _ in candidates[len(chosen):]:
-                    counts["over_limit"] += 1
-                    why_not[ch.id] = {"code": "over_limit", "score": score,
-                                      "reason": f"ranked below the best {limit} channel(s) (max_channels_per_video)"
-                                      + (f"; already on {already}" if already else "")}
-                if chosen:
-                    vid_json = _json_str(vid)
-                    not_chosen = json.dumps(why_not) if why_not else "{}"
-                    n = len(candidates)
-                for rank, (score, ch, verdicts) in enumerate(chosen, 1):
-                    summary = (f"matches {ch.name}'s filters (score {score:.3f}, rank {rank} of {n}, "
-                               f"priority {ch.priority})")
-                    filters, parts, words = texts.of(verdicts)
-                    ch_json, priority_json = channel_json[ch.id]
-                    summary_json = _json_str(summary)
-                    reason_json = (f'{{"method": "auto_filter", "summary": {summary_json}, "score": {score!r}, '
-                                   f'"rank": {rank}, "candidates": {n}, "channel_priority": {priority_json}'
-                                   f'{tail_json}{", ".join(parts)}}}}}')
-                    did = _new_id()
-                    rows.append((did, vid, ch.id, reason_json, stamp, stamp))
-                    occ.add(video, ch.id, "assigned")
-                    created.append(VideoDistribution(
-                        did, vid, ch.id, "auto_filter",
-                        {"method": "auto_filter", "summary": summary, "score": score, "rank": rank, "candidates": n,
-                         "channel_priority": ch.priority, "max_channels_per_video": limit, "run": run,
-                         "filters": filters},
-                        "assigned", 0, _MAX_RETRIES, None, False, when, when, ch.name))
-                    # The event says why in words: the summary and each filter's verdict (the margins
-                    # behind the score are in the distribution's reason). The channels whose filters
-                    # it fails are counted, and listed in `skipped` (and in the unassigned event when
-                    # no channel takes it): with a hundred channels, listing them in every
-                    # assignment would multiply the audit trail.
-                    events.append((
-                        "distribution.assigned", f"'{vid}' assigned to {ch.name}: {summary}", "distribution", did,
-                        f'{{"video_id": {vid_json}, "channel_id": {ch_json}, "method": "auto_filter", "reason": '
-                        f'{{"summary": {summary_json}, "score": {score!r}, "rank": {rank}, "filters": '
-                        f'{{{", ".join(words)}}}}}, "not_chosen": {not_chosen}, "no_match": {no_match}}}'))
-                counts["assigned"] += len(chosen)
-                live_count[vid] = already + len(chosen)
-                declined = _NoMatch(vid, features[i], available, fails[i], why_not)
-                if declined.size:
-                    skipped.append(declined)
-                if not chosen and (video_id is not None or not already):
-                    events.append((
-                        "distribution.unassigned",
-                        f"'{vid}' was not assigned: " + ("no available channel" if not declined.size else
-                                                         f"{declined.size} channel(s) declined"),
-                        "video", vid, {"run": run, "declined": declined.size,
-                                       "channels": declined.closest(_UNASSIGNED_DETAIL)},
-                    ))
-                if len(rows) >= _BATCH or len(events) >= _BATCH:
-                    flush()
-            flush()
+                verdicts = judge.set_verdicts(ch.content_filters, settings[j])
+                candidates.append((score_of(verdicts), ch, verdicts))
+            if len(candidates) > 1:
+                candidates.sort(key=lambda c: (-c[0], -c[1].priority, c[1].name.casefold(), c[1].id))
+            already = live_count.get(vid, 0)
+            chosen = candidates[:max(0, limit - already)] if limit else candidates
+            for score, ch, _ in candidates[len(chosen):]:
+                counts["over_limit"] += 1
+                why_not[ch.id] = {"code": "over_limit", "score": score,
+                                  "reason": f"ranked below the best {limit} channel(s) (max_channels_per_video)"
+                                  + (f"; already on {already}" if already else "")}
+            if chosen:
+                vid_json = _json_str(vid)
+                not_chosen = json.dumps(why_not) if why_not else "{}"
+                n = len(candidates)
+            for rank, (score, ch, verdicts) in enumerate(chosen, 1):
+                summary = (f"matches {ch.name}'s filters (score {score:.3f}, rank {rank} of {n}, "
+                           f"priority {ch.priority})")
+                filters, parts, words = texts.of(verdicts)
+                ch_json, priority_json = channel_json[ch.id]
+                summary_json = _json_str(summary)
+                reason_json = (f'{{"method": "auto_filter", "summary": {summary_json}, "score": {score!r}, '
+                               f'"rank": {rank}, "candidates": {n}, "channel_priority": {priority_json}'
+                               f'{tail_json}{", ".join(parts)}}}}}')
+                did = _new_id()
+                rows.append((did, vid, ch.id, reason_json, stamp, stamp))
+                occ.add(video, ch.id, "assigned")
+                created.append(VideoDistribution(
+                    did, vid, ch.id, "auto_filter",
+                    {"method": "auto_filter", "summary": summary, "score": score, "rank": rank, "candidates": n,
+                     "channel_priority": ch.priority, "max_channels_per_video": limit, "run": run,
+                     "filters": filters},
+                    "assigned", 0, _MAX_RETRIES, None, False, when, when, ch.name))
+                # The event says why in words: the summary and each filter's verdict (the margins
+                # behind the score are in the distribution's reason). The channels whose filters
+                # it fails are counted, and listed in `skipped` (and in the unassigned event when
+                # no channel takes it): with a hundred channels, listing them in every
+                # assignment would multiply the audit trail.
+                events.append((
+                    "distribution.assigned", f"'{vid}' assigned to {ch.name}: {summary}", "distribution", did,
+                    f'{{"video_id": {vid_json}, "channel_id": {ch_json}, "method": "auto_filter", "reason": '
+                    f'{{"summary": {summary_json}, "score": {score!r}, "rank": {rank}, "filters": '
+                    f'{{{", ".join(words)}}}}}, "not_chosen": {not_chosen}, "no_match": {no_match}}}'))
+            counts["assigned"] += len(chosen)
+            live_count[vid] = already + len(chosen)
+            declined = _NoMatch(vid, features[i], available, fails[i], why_not, no_match + len(why_not))
+            if declined.size:
+                skipped.append(declined)
+            if not chosen and (video_id is not None or not already):
+                events.append((
+                    "distribution.unassigned",
+                    f"'{vid}' was not assigned: " + ("no available channel" if not declined.size else
+                                                     f"{declined.size} channel(s) declined"),
+                    "video", vid, {"run": run, "declined": declined.size,
+                                   "channels": declined.closest(_UNASSIGNED_DETAIL)},
+                ))
+            if len(rows) >= _BATCH or len(events) >= _BATCH:
+                flush()
+        flush()
+        if writer is not None:
+            lost.extend(row for gone in writer.finish() for row in gone)
         if lost:
             ids = {row[0] for row in lost}
             created[:] = [d for d in created if d.id not in ids]
@@ -1035,16 +1087,9 @@ class VideoDistributionService:
         self._audit("distribution.run", f"Distribution by filters: {counts['assigned']} assignment(s) for "
                     f"{counts['videos']} video(s) over {len(available)} available channel(s)",
                     actor=actor, details={"run": run, "method": "auto_filter", **counts,
-                                          "channels_skipped": len(channels) - len(available),
+                                          "channels_skipped": len(unavailable),
                                           "max_channels_per_video": limit})
         return DistributionList(created, skipped)
-
-    def _audit_many(self, events: list[tuple[str, str, str, str, Any]], actor: str) -> None:
-        """Record buffered events in one audit transaction."""
-        if not events:
-            return
-        self.db.audit.record_many(events, actor=actor)
-        events.clear()
 
     # -- by posting schedule ----------------------------------------------------------------------
 

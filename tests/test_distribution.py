@@ -339,11 +339,14 @@ def test_ac5_every_decision_and_skip_is_an_audit_event(db, registry, channels, s
     assert history[0].distribution_method == "auto_filter" and history[0].assignment_reason["summary"]
 
 
+@pytest.mark.parametrize("writes_in", ["this process", "a writer process"])
 def test_a_pair_another_process_assigns_meanwhile_is_skipped_not_written_twice(db, registry, channels, service,
-                                                                               monkeypatch):
+                                                                               monkeypatch, writes_in):
     from database import Database
     from orchestration import distribution
+    from orchestration.bulk import wait_for_writers
 
+    monkeypatch.setattr(distribution, "_WRITER_PROCESS_MIN", 1 if writes_in == "a writer process" else 10**9)
     add_videos(registry, dict(SHORT, id="a"), dict(SHORT, id="b"))
     ch = channels.create_channel("C", "TikTok", {})
     real = distribution.failure_matrix
@@ -368,6 +371,7 @@ def test_a_pair_another_process_assigns_meanwhile_is_skipped_not_written_twice(d
     assert sorted(e["details"]["video_id"] for e in assigned if e["actor"] == "system") == ["b"]
     (run,) = db.audit.events("distribution.run")
     assert run["details"]["assigned"] == 1 and run["details"]["duplicates"] == 1
+    assert wait_for_writers(timeout=30)
 
 
 # -- AC 6: manual override ------------------------------------------------------------------------------------

@@ -1,0 +1,20 @@
+"""Functions a WriterProcess child calls in tests/test_writer_process.py (the child imports them by name)."""
+
+from __future__ import annotations
+
+import os
+
+
+def note(db, text: str) -> tuple[int, tuple]:
+    """Record ``text`` as an event of kind ``test.row``; hand ``text`` on to :func:`then_note`."""
+    if text == "boom":
+        raise ValueError("the batch said boom")
+    db.audit.record("test.row", text, details={"pid": os.getpid()})
+    return os.getpid(), (text,)
+
+
+def then_note(db, text: str) -> None:
+    """Runs after :func:`note` for the same batch, on the child's second thread."""
+    if text == "late boom":
+        raise KeyError("the second step said boom")
+    db.audit.record("test.then", text)
