@@ -283,6 +283,37 @@ def test_worker_progress_errors_and_cancel(qtbot, worker):
     assert isinstance(TaskCancelled(), Exception)
 
 
+def test_refresher_runs_one_read_at_a_time_and_one_more_after_it(qtbot, worker):
+    from ui.worker import Refresher
+
+    gate, reads, results = threading.Event(), [], []
+    state = {"alive": True, "skip": False}
+
+    def read(full):
+        if state["skip"]:
+            return None
+        n = len(reads)
+        reads.append(full)
+        return (lambda: gate.wait(10) and n,)
+
+    r = Refresher(worker, read, name="Reading", on_result=results.append, on_error=None,
+                  alive=lambda: state["alive"])
+    first = r.request()
+    assert r.running and r.request(full=True) is first and r.request() is first  # asked twice meanwhile
+    assert r.pending and reads == [False]
+    gate.set()
+    qtbot.waitUntil(lambda: worker.is_idle() and not r.running)
+    assert reads == [False, True] and results == [0, 1]  # one more read, full since one asker wanted it
+    assert not r.pending
+    r.request()
+    qtbot.waitUntil(lambda: worker.is_idle() and not r.running)
+    assert reads == [False, True, False]  # "full" did not stick past the read it was for
+    state["skip"] = True
+    assert r.request() is None and not r.running  # nothing to read now
+    state["skip"], state["alive"] = False, False
+    assert r.request() is None and reads == [False, True, False]  # the view is gone
+
+
 def test_worker_shutdown_joins_running_work(qtbot, qapp):
     w = Worker()
     ran = threading.Event()

@@ -235,3 +235,55 @@ class Worker(QObject):
             pool.shutdown(wait=wait, cancel_futures=True)
         self._closed = True
         self._tasks.clear()
+
+
+class Refresher:
+    """One background read at a time for a view that refreshes (its timer, F5, after a write).
+
+    ``request()`` starts ``read(full)``'s call on the worker, or, while a read runs, returns that
+    one and asks for one more after it; ``full`` (everything, not only what changed) sticks until
+    the next read starts. ``read`` returns ``(fn, *args)``, or None when there is nothing to read
+    now. ``alive()`` says whether the view still wants reads (it has a registry, it is not closed).
+    """
+
+    def __init__(self, worker: Worker, read: Callable[[bool], tuple | None], *, name: str,
+                 on_result: Callback, on_error: Callback, alive: Callable[[], bool]):
+        self.worker = worker
+        self._read, self._name, self._alive = read, name, alive
+        self._on_result, self._on_error = on_result, on_error
+        self.task: Task | None = None
+        self._again = False
+        self._full = False
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None
+
+    @property
+    def pending(self) -> bool:
+        """Another read is asked for after the running one."""
+        return self._again
+
+    def request(self, full: bool = False) -> Task | None:
+        if not self._alive():
+            return None
+        if self.task is not None:
+            self.again(full)
+            return self.task
+        call = self._read(full)
+        if call is None:
+            return None
+        self.task = self.worker.run(*call, name=self._name, kind="refresh", quiet=True, on_result=self._on_result,
+                                    on_error=self._on_error, on_done=self._done)
+        return self.task
+
+    def again(self, full: bool = False) -> None:
+        """Read once more after the running read (a result showed it missed something)."""
+        self._again = True
+        self._full = self._full or full
+
+    def _done(self, _task: Task) -> None:
+        self.task = None
+        if self._again and self._alive():
+            full, self._again, self._full = self._full, False, False
+            self.request(full)

@@ -48,7 +48,7 @@ from ui.models.channels_model import (
 from ui.models.videos_model import PLATFORM_ICONS, PLATFORMS_SHOWN
 from ui.notifications import Notifier
 from ui.widgets.channel_editor import ChannelEditor
-from ui.worker import Task, Worker
+from ui.worker import Refresher, Task, Worker
 
 log = logging.getLogger("asfs.ui.channels")
 
@@ -251,8 +251,11 @@ class ChannelsTab(QWidget):
         self.db = None
         self._closed = False
         self._fingerprint: tuple | None = None
-        self._refresh_task: Task | None = None
-        self._refresh_again = False
+        self._refresher = Refresher(
+            worker, lambda force: (fetch_channels, self.db,
+                                   None if (force or not self.model.loaded) else self._fingerprint),
+            name="Reading channels", on_result=self._apply, on_error=self._refresh_failed,
+            alive=lambda: self.db is not None and not self._closed)
         self._busy: dict[str, Task] = {}  # what runs: "save", "login:<id>", "import", ...
         self._counts: dict[str, int] = {}
         self._selecting = False
@@ -388,23 +391,14 @@ class ChannelsTab(QWidget):
 
     @property
     def refreshing(self) -> bool:
-        return self._refresh_task is not None
+        return self._refresher.running
 
     def is_ready(self) -> bool:
-        return self.model.loaded and self._refresh_task is None and not self._busy
+        return self.model.loaded and not self._refresher.running and not self._busy
 
     def refresh(self, force: bool = False) -> Task | None:
         """Fetch the channels again when anything they show changed (every 5 seconds, 🔄)."""
-        if self.db is None or self._closed:
-            return None
-        if self._refresh_task is not None:
-            self._refresh_again = True
-            return self._refresh_task
-        fingerprint = None if (force or not self.model.loaded) else self._fingerprint
-        self._refresh_task = self.worker.run(fetch_channels, self.db, fingerprint, name="Reading channels",
-                                             kind="refresh", quiet=True, on_result=self._apply,
-                                             on_error=self._refresh_failed, on_done=self._refresh_done)
-        return self._refresh_task
+        return self._refresher.request(force)
 
     def _apply(self, snap: ChannelsSnapshot | None) -> None:
         if self._closed:
@@ -436,12 +430,6 @@ class ChannelsTab(QWidget):
             self.loading_page.setText(f"Could not read the channels: {exc}")
         if self.notifier.status_bar is not None:
             self.notifier.status_bar.showMessage(f"Reading the channels failed: {exc}", 5000)
-
-    def _refresh_done(self, _task: Task) -> None:
-        self._refresh_task = None
-        if self._refresh_again and not self._closed:
-            self._refresh_again = False
-            self.refresh(force=True)
 
     def _refresh_soon(self) -> None:
         if not self._closed:

@@ -39,7 +39,7 @@ from ui.models.rows import RowsModel
 from ui.models.schedules_model import fmt_time, operator_zone, parse_utc, tooltip_html
 from ui.notifications import Notifier
 from ui.tabs.schedules_tab import MissedActions
-from ui.worker import Task, Worker
+from ui.worker import Refresher, Task, Worker
 
 log = logging.getLogger("asfs.ui.dashboard")
 
@@ -269,9 +269,10 @@ class DashboardTab(QWidget):
         self.db = None
         self.zone = zone or operator_zone()
         self.data: dict[str, Any] | None = None
-        self._task: Task | None = None
-        self._again = False
         self._closed = False
+        self._refresher = Refresher(worker, lambda _full: (fetch_dashboard, self.db), name="Reading the dashboard",
+                                    on_result=self._loaded, on_error=self._failed,
+                                    alive=lambda: self.db is not None and not self._closed)
         self._attention_total = 0
         self.missed = MissedActions(worker, notifier, self, self.zone)
         self.missed.changed.connect(lambda: self._soon.start())
@@ -430,7 +431,7 @@ class DashboardTab(QWidget):
         self.refresh()
 
     def is_ready(self) -> bool:
-        return self.data is not None and self._task is None
+        return self.data is not None and not self._refresher.running
 
     def _tick(self) -> None:
         if self.isVisible():
@@ -443,20 +444,7 @@ class DashboardTab(QWidget):
 
     def refresh(self) -> Task | None:
         """Read the dashboard again (in the background)."""
-        if self.db is None or self._closed:
-            return None
-        if self._task is not None:
-            self._again = True
-            return self._task
-        self._task = self.worker.run(fetch_dashboard, self.db, name="Reading the dashboard", kind="refresh",
-                                     quiet=True, on_result=self._loaded, on_error=self._failed, on_done=self._done)
-        return self._task
-
-    def _done(self, _task: Task) -> None:
-        self._task = None
-        if self._again and not self._closed:
-            self._again = False
-            self.refresh()
+        return self._refresher.request()
 
     def _failed(self, exc: BaseException) -> None:
         log.warning("reading the dashboard failed: %s", exc)

@@ -58,7 +58,7 @@ from ui.models.videos_model import PLATFORM_ICONS
 from ui.notifications import Notifier
 from ui.widgets.bar_chart import Bar, BarChart
 from ui.widgets.manual_distribution import ManualDistributionDialog
-from ui.worker import Task, Worker
+from ui.worker import Refresher, Task, Worker
 
 log = logging.getLogger("asfs.ui.distribution")
 
@@ -173,12 +173,15 @@ class DistributionTab(QWidget):
         self.notifier = notifier
         self.db = None
         self._closed = False
-        self._refresh_task: Task | None = None
-        self._refresh_again = False
-        self._full_next = False
+        alive = lambda: self.db is not None and not self._closed  # noqa: E731
+        self._refresher = Refresher(
+            worker, lambda full: (fetch_distributions, self.db,
+                                  None if (full or not self.model.loaded) else self.model.marks),
+            name="Reading the decision log", on_result=self._apply, on_error=self._refresh_failed, alive=alive)
         self._ticks = 0
-        self._stats_task: Task | None = None
-        self._stats_again = False
+        self._stats_asked: dict[str, Any] | None = None  # the query of the count under way
+        self._stats = Refresher(worker, lambda _full: self._stats_read(), name="Counting distributions",
+                                on_result=self._stats_read_back, on_error=self._stats_failed, alive=alive)
         self._busy: dict[str, Task] = {}
         self._retry_progress = (0, 0)
         self._counts: dict[str, int] = {}
@@ -367,10 +370,10 @@ class DistributionTab(QWidget):
 
     @property
     def refreshing(self) -> bool:
-        return self._refresh_task is not None
+        return self._refresher.running
 
     def is_ready(self) -> bool:
-        return (self.model.loaded and self._refresh_task is None and self._stats_task is None
+        return (self.model.loaded and not self._refresher.running and not self._stats.running
                 and self.stats is not None and not self._busy)
 
     def _tick(self) -> None:
@@ -379,17 +382,7 @@ class DistributionTab(QWidget):
 
     def refresh(self, full: bool = False) -> Task | None:
         """Fetch what changed since the last refresh (or everything, ``full``)."""
-        if self.db is None or self._closed:
-            return None
-        if self._refresh_task is not None:
-            self._refresh_again = True
-            self._full_next = self._full_next or full
-            return self._refresh_task
-        marks = None if (full or not self.model.loaded) else self.model.marks
-        self._refresh_task = self.worker.run(fetch_distributions, self.db, marks, name="Reading the decision log",
-                                             kind="refresh", quiet=True, on_result=self._apply,
-                                             on_error=self._refresh_failed, on_done=self._refresh_done)
-        return self._refresh_task
+        return self._refresher.request(full)
 
     def _apply(self, changes: DistChanges) -> None:
         if self._closed:
@@ -399,8 +392,7 @@ class DistributionTab(QWidget):
         self._update_channel_filter()
         self._set_counts(changes.status_counts, changes.count)
         if not changes.full and self.model.total_count() != changes.count:
-            self._full_next = True  # rows vanished (a channel or video was deleted): read everything once
-            self._refresh_again = True
+            self._refresher.again(full=True)  # rows vanished (a channel or video was deleted): read everything once
         self._update_view_state()
         self._update_buttons()
         if first or result.anything:
@@ -417,13 +409,6 @@ class DistributionTab(QWidget):
             self.loading_page.setText(f"Could not read the decision log: {exc}")
         if self.notifier.status_bar is not None:
             self.notifier.status_bar.showMessage(f"Reading the decision log failed: {exc}", 5000)
-
-    def _refresh_done(self, _task: Task) -> None:
-        self._refresh_task = None
-        if self._refresh_again and not self._closed:
-            self._refresh_again = False
-            full, self._full_next = self._full_next, False
-            self.refresh(full=full)
 
     def _set_counts(self, by_status: dict[str, int], total: int) -> None:
         counts = {"total": total, **by_status}
@@ -700,34 +685,22 @@ class DistributionTab(QWidget):
         return {"channel_id": None, "start_date": start, "end_date": end}
 
     def refresh_stats(self) -> Task | None:
-        if self.db is None or self._closed:
-            return None
-        if self._stats_task is not None:
-            self._stats_again = True
-            return self._stats_task
+        return self._stats.request()
+
+    def _stats_read(self) -> tuple | None:
         q = self.stats_query()
         if q["start_date"] and q["end_date"] and q["start_date"] > q["end_date"]:
             self.totals.setText("The first day is after the last day.")
             self.stats = {}
             return None
+        self._stats_asked = q
+        return fetch_statistics, self.db, q["channel_id"], q["start_date"], q["end_date"]
 
-        def done(_t) -> None:
-            self._stats_task = None
-            if self._stats_again and not self._closed:
-                self._stats_again = False
-                self.refresh_stats()
-
-        def show(stats: dict[str, Any]) -> None:
-            if q == self.stats_query():  # else the range changed meanwhile: the next count is on its way
-                self._show_stats(stats)
-            else:
-                self._stats_again = True
-
-        self._stats_task = self.worker.run(fetch_statistics, self.db, q["channel_id"], q["start_date"], q["end_date"],
-                                           name="Counting distributions", kind="refresh", quiet=True,
-                                           on_result=show, on_done=done,
-                                           on_error=self._stats_failed)
-        return self._stats_task
+    def _stats_read_back(self, stats: dict[str, Any]) -> None:
+        if self._stats_asked == self.stats_query():
+            self._show_stats(stats)
+        else:  # the range changed meanwhile: count again
+            self._stats.again()
 
     def _stats_failed(self, exc: BaseException) -> None:
         self.stats = {}

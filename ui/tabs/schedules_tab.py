@@ -57,7 +57,7 @@ from ui.models.schedules_model import (
 from ui.notifications import Notifier
 from ui.schedule_dialogs import ScheduleDialog, StartTimeDialog, fetch_choices
 from ui.timeline import WeekTimeline
-from ui.worker import Task, Worker
+from ui.worker import Refresher, Task, Worker
 
 log = logging.getLogger("asfs.ui.schedules")
 
@@ -338,9 +338,11 @@ class SchedulesTab(QWidget):
         self.signature: tuple | None = None
         self.since: datetime = default_since()
         self.dialog: ScheduleDialog | None = None
-        self._load_task: Task | None = None
-        self._again = False
-        self._force = False
+        self._refresher = Refresher(
+            worker, lambda force: (fetch_if_changed, self.db,
+                                   None if force or not self.model.loaded else self.signature, self.since),
+            name="Loading schedules", on_result=self._loaded, on_error=self._load_failed,
+            alive=lambda: self.db is not None and not self._closed)
         self._writes = 0
         self._closed = False
         self._scrolled_week: date | None = None
@@ -556,21 +558,11 @@ class SchedulesTab(QWidget):
         self.refresh(force=True)
 
     def is_ready(self) -> bool:
-        return self.model.loaded and self._load_task is None and self._writes == 0
+        return self.model.loaded and not self._refresher.running and self._writes == 0
 
     def refresh(self, *, force: bool = False) -> Task | None:
         """Reload when the registry's schedules changed (``force``: reload whatever)."""
-        if self.db is None or self._closed:
-            return None
-        if self._load_task is not None:
-            self._again = True
-            self._force = self._force or force
-            return self._load_task
-        sig = None if force or not self.model.loaded else self.signature
-        self._load_task = self.worker.run(fetch_if_changed, self.db, sig, self.since, name="Loading schedules",
-                                          kind="refresh", quiet=True, on_result=self._loaded,
-                                          on_error=self._load_failed, on_done=self._load_done)
-        return self._load_task
+        return self._refresher.request(force)
 
     def _loaded(self, snap: Snapshot | None) -> None:
         if self._closed or snap is None:
@@ -617,12 +609,6 @@ class SchedulesTab(QWidget):
         log.warning("loading schedules failed: %s", exc)
         if self.notifier.status_bar is not None:
             self.notifier.status_bar.showMessage(f"Could not read the schedules: {exc}", 5000)
-
-    def _load_done(self, _task: Task) -> None:
-        self._load_task = None
-        if self._again and not self._closed:
-            force, self._again, self._force = self._force, False, False
-            self.refresh(force=force)
 
     def _after_write(self) -> None:
         if not self._closed:
@@ -841,7 +827,7 @@ class SchedulesTab(QWidget):
     def _select_created(self) -> None:
         ids = getattr(self, "_pending_select", [])
         rows = [self.model.schedule(i) for i in ids if self.model.schedule(i) is not None]
-        if len(rows) < len(ids) and self._again:
+        if len(rows) < len(ids) and self._refresher.pending:
             return  # this read started before the save; the next one has them
         self.loaded.disconnect(self._select_created)
         if rows:

@@ -58,7 +58,7 @@ from ui.models.videos_model import (
 from ui.notifications import Notifier
 from ui.progress import ProgressPanel
 from ui.thumbnails import Thumbnails
-from ui.worker import Task, Worker
+from ui.worker import Refresher, Task, Worker
 
 log = logging.getLogger("asfs.ui.videos")
 
@@ -177,8 +177,12 @@ class VideosTab(QWidget):
         self.db = None
         self.max_parallel = max_parallel
         self.counts: dict[str, int] = {}
-        self._refresh_task: Task | None = None
-        self._refresh_again = False
+        self._refresher = Refresher(
+            worker, lambda _full: (fetch_changes, self.db, self.model.rev) if self._can_refresh() else None,
+            # looked up per call: bench/videos_tab.py times _apply_changes by wrapping it
+            name="Refreshing videos", on_result=lambda changes: self._apply_changes(changes),
+            on_error=self._refresh_failed,
+            alive=lambda: self.db is not None and not self._closed)
         self._load_task: Task | None = None
         self._uploads: dict[tuple[str, str], Task] = {}
         self._bulk: Task | None = None
@@ -398,23 +402,19 @@ class VideosTab(QWidget):
 
     @property
     def refreshing(self) -> bool:
-        return self._refresh_task is not None
+        return self._refresher.running
 
     def is_ready(self) -> bool:
         """Loaded, with no refresh in flight (what a screenshot waits for)."""
-        return self.model.loaded and self._refresh_task is None and self._load_task is None
+        return self.model.loaded and not self._refresher.running and self._load_task is None
+
+    def _can_refresh(self) -> bool:
+        """A refresh reads changes since the last load: none before it or while one runs."""
+        return self.model.loaded and self._load_task is None
 
     def refresh(self) -> Task | None:
         """Fetch only what changed since the last refresh (🔄, F5, every 5 seconds)."""
-        if self.db is None or self._closed or not self.model.loaded or self._load_task is not None:
-            return None
-        if self._refresh_task is not None:
-            self._refresh_again = True
-            return self._refresh_task
-        self._refresh_task = self.worker.run(fetch_changes, self.db, self.model.rev, name="Refreshing videos",
-                                             kind="refresh", quiet=True, on_result=self._apply_changes,
-                                             on_error=self._refresh_failed, on_done=self._refresh_done)
-        return self._refresh_task
+        return self._refresher.request()
 
     def schedule_refresh(self) -> None:
         if not self._closed:
@@ -426,7 +426,6 @@ class VideosTab(QWidget):
         result = self.model.apply(changes)
         self._set_counts(changes.counts)
         if result.reload_needed:
-            self._refresh_task = None
             self.reload()
         self._update_view_state()
         self.refreshed.emit(result)
@@ -436,12 +435,6 @@ class VideosTab(QWidget):
         log.warning("refresh failed: %s", exc)
         if self.notifier.status_bar is not None:
             self.notifier.status_bar.showMessage(f"Refresh failed: {exc}", 5000)
-
-    def _refresh_done(self, _task: Task) -> None:
-        self._refresh_task = None
-        if self._refresh_again:
-            self._refresh_again = False
-            self.refresh()
 
     def _set_counts(self, counts: dict[str, int]) -> None:
         if counts != self.counts:
