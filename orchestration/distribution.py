@@ -963,8 +963,8 @@ class VideoDistributionService:
         created: list[VideoDistribution] = []
         counts = {"videos": len(videos), "assigned": 0, "no_match": 0, "duplicates": 0, "over_limit": 0,
                   "not_ready": 0}
-        # Decisions are written in batches (_write_batch): one registry transaction, then their
-        # audit events.
+        # Decisions are written in batches (_write_rows, _write_events): one registry transaction,
+        # then their audit events.
         rows: list[tuple] = []
         events: list[tuple[str, str, str, str, Any]] = []  # kind, message, subject type and id, details
         lost: list[tuple] = []  # rows another run assigned meanwhile (not written)

@@ -160,3 +160,25 @@ def test_threads_opening_a_new_database_at_once_all_get_wal(tmp_path):
         for db in dbs:
             db.close()
         assert errors == []
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_bulk_writes_copy_the_wal_back_into_both_files_once_at_the_end(db, checkpoint):
+    from orchestration.bulk import bulk_writes
+
+    files = (db.path, db.audit.db.path)
+    before = [p.stat().st_size for p in files]
+    with bulk_writes(db, checkpoint=checkpoint):
+        for i in range(20):
+            with db.transaction() as tx:
+                tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (f"k{i}", "x" * 50_000))
+            db.audit.record_many([("test.bulk", "y" * 50_000, None, None, {})] * 5)
+        assert [p.stat().st_size for p in files] == before  # everything is still in the WALs
+    grown = [p.stat().st_size - b for p, b in zip(files, before)]
+    if checkpoint:
+        assert all(g >= 900_000 for g in grown)
+    else:
+        assert grown == [0, 0]
+        db.checkpoint()
+        db.audit.db.checkpoint()
+        assert all(p.stat().st_size - b >= 900_000 for p, b in zip(files, before))

@@ -147,8 +147,12 @@ def test_a_run_written_by_the_child_is_the_run_written_here(tmp_path, monkeypatc
         assert started == []
         monkeypatch.setattr(distribution, "_WRITER_PROCESS_MIN", 1)
         monkeypatch.setattr(distribution, "_BATCH", 7)  # several batches
+        there.checkpoint()
+        size = there.path.stat().st_size
         made_there = VideoDistributionService(there, clock=clock).auto_distribute_by_filters()
         assert started == [distribution._WRITER]
+        assert wait_for_writers(timeout=30)
+        assert there.path.stat().st_size > size  # the child copied its WAL back before it ended
         assert len(made_here) == len(made_there) > 40
         assert outcome(here, made_here) == outcome(there, made_there)
         runs = [db.audit.events("distribution.run")[0]["details"] for db in (here, there)]
