@@ -156,6 +156,34 @@ def test_drift_publishes_through_fallbacks(youtube, sandbox, clip_file, caplog):
     assert {"title", "description", "made_for_kids", "next", "visibility_private", "done"} <= fallbacks
 
 
+def test_uploads_in_a_row_act_at_once_and_fall_back_when_the_site_changes(youtube, sandbox, clip_file, caplog):
+    caplog.set_level(logging.INFO, logger="asfs.uploaders")
+    up = youtube()
+    assert up.upload(str(clip_file), {**META, "title": "First of three"}).success
+
+    def looked_up() -> set[str]:
+        return {r.args[1] for r in caplog.records if "matched" in r.getMessage() and "selector" in r.getMessage()}
+
+    # the second upload on the same browser: steps that matched their first selector are clicked
+    # and filled at once, without looking them up first
+    caplog.clear()
+    second = up.upload(str(clip_file), {**META, "title": "Second of three"})
+    assert second.success, second.error_message
+    assert not {"title", "description", "next", "done"} & looked_up()
+
+    # the site changes between two uploads: each of those steps falls back to the full look,
+    # finds the fallback selector and says so
+    sandbox.configure(up.channel["account"], platform="youtube", drift=True)
+    caplog.clear()
+    third = up.upload(str(clip_file), {**META, "title": "Third of three", "visibility": "private"})
+    assert third.success, third.error_message
+    fallbacks = {r.args[1] for r in caplog.records if "matched fallback selector" in r.getMessage()}
+    assert {"title", "description", "next", "visibility_private", "done"} <= fallbacks
+    posts = {p["id"]: p for p in published(sandbox)}
+    assert [posts[r.platform_post_id]["title"] for r in (second, third)] == ["Second of three", "Third of three"]
+    assert posts[third.platform_post_id]["visibility"] == "PRIVATE"
+
+
 def test_scheduled_in_the_channel_time_zone(youtube, sandbox, clip_file):
     up = youtube(timezone="Europe/Berlin")
     sandbox.configure(up.channel["account"], platform="youtube", timezone="Europe/Berlin")

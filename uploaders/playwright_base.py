@@ -87,6 +87,10 @@ class StepNotFound(UploadError):
 
 _CLASSES: dict[str, type["PlaywrightUploader"]] = {}
 
+# How long a click or fill on a step seen before in the session waits for its element before
+# the full look takes over (see PlaywrightUploader._direct).
+DIRECT_WAIT = 1.0
+
 
 def uploader_class(platform: str) -> type["PlaywrightUploader"]:
     """The Playwright uploader class of a platform name (any case)."""
@@ -166,6 +170,8 @@ class PlaywrightUploader(PlatformUploader):
         self._own_session = session is None
         self._login_state: bool | None = None
         self._login_checked = 0.0  # time.monotonic() of the last look
+        self._field_kinds: dict[tuple[str, str], str] = {}  # (step, selector) -> "text" | "value"
+        self._first_matched: set[str] = set()  # steps whose first selector matched in this session
 
     # -- the browser ------------------------------------------------------------------------
 
@@ -226,6 +232,10 @@ class PlaywrightUploader(PlatformUploader):
             loc = self._locators(root, sel, state)
             try:
                 if loc.count() > 0:
+                    if i == 0 and state == "visible":
+                        self._first_matched.add(step)  # see _direct
+                    else:
+                        self._first_matched.discard(step)
                     return loc, i, sel
             except PlaywrightError as exc:
                 if "selector" in str(exc).lower() and "parse" in str(exc).lower():
@@ -257,6 +267,10 @@ class PlaywrightUploader(PlatformUploader):
         Raises:
             StepNotFound: nothing matched in time.
         """
+        return self._find(root, step, timeout=timeout, state=state, watch=watch)[0]
+
+    def _find(self, root, step: str, *, timeout: float | None, state: str, watch) -> tuple[Any, int, str]:
+        """:meth:`find`, also saying which selector matched: (locator, index, selector)."""
         sels = list(self.selectors.get(step, ()))
         if not sels:
             raise KeyError(f"{type(self).__name__} has no selectors for step {step!r}")
@@ -267,13 +281,8 @@ class PlaywrightUploader(PlatformUploader):
         while True:
             found = self._match(root, step, state)
             if found:
-                loc, i, sel = found
-                if i == 0:
-                    log.info("%s: step %r matched selector #1 %r", self.label, step, sel)
-                else:
-                    log.info("%s: step %r matched fallback selector #%d %r (earlier ones did not match)",
-                             self.label, step, i + 1, sel)
-                return loc
+                self._log_match(step, found)
+                return found
             now = time.monotonic()
             if watch is not None and now >= next_watch:
                 self.raise_if_blocked(watch)
@@ -283,6 +292,14 @@ class PlaywrightUploader(PlatformUploader):
                     self.raise_if_blocked(watch)
                 raise StepNotFound(self.platform, step, sels, timeout)
             time.sleep(next(naps))
+
+    def _log_match(self, step: str, found: tuple[Any, int, str]) -> None:
+        _, i, sel = found
+        if i == 0:
+            log.info("%s: step %r matched selector #1 %r", self.label, step, sel)
+        else:
+            log.info("%s: step %r matched fallback selector #%d %r (earlier ones did not match)",
+                     self.label, step, i + 1, sel)
 
     def _naps(self):
         """Pauses between two looks: short at first (most steps are there a moment later), growing
@@ -338,12 +355,41 @@ class PlaywrightUploader(PlatformUploader):
             time.sleep(self.timeouts.poll)
         return closed
 
-    def click(self, root, step: str, *, page=None, watch=None):
-        """Find ``step`` and click it, clearing overlays first and once more if one intercepts."""
+    def _direct(self, root, step: str, action: Callable[[Any], Any]):
+        """Act on a step that matched its first selector earlier in this browser session, at once.
+
+        One round trip (Playwright's own action, which waits for the element) instead of a look
+        and then the action. Returns the locator, or None when the element did not take the
+        action within ``DIRECT_WAIT`` s: then the caller looks properly (every selector, the
+        page's blockers and overlays) and from then on until the step matches its first selector
+        again.
+        """
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+        if step not in self._first_matched:
+            return None
+        loc = self._locators(root, self.selectors[step][0], "visible")
+        try:
+            action(loc)
+        except PlaywrightTimeout:
+            self._first_matched.discard(step)
+            return None
+        return loc
+
+    def click(self, root, step: str, *, page=None, watch=None, found=None):
+        """Find ``step`` and click it, clearing overlays first and once more if one intercepts.
+
+        ``found``: the step's locator when the caller has just found it (no second look). A step
+        clicked before in this session is clicked directly (:meth:`_direct`).
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        if found is None:
+            direct = self._direct(root, step, lambda loc: loc.click(timeout=DIRECT_WAIT * 1000))
+            if direct is not None:
+                return direct
         page = page or watch
-        loc = self.find(root, step, watch=watch)
+        loc = found if found is not None else self.find(root, step, watch=watch)
         attempts = 3
         for attempt in range(attempts):
             # clicks in a row (Next, Next, ...) look for overlays once; one that shows up later is
@@ -369,14 +415,38 @@ class PlaywrightUploader(PlatformUploader):
         return seen is not None and seen[0] is page and time.monotonic() < seen[1]
 
     def fill(self, root, step: str, text: str, *, watch=None):
-        """Fill a field (``fill``, never typing, so no autocomplete opens) and verify the text."""
-        loc = self.find(root, step, watch=watch)
-        loc.fill(text, timeout=self.timeouts.action * 1000)
-        got = loc.evaluate("e => e.isContentEditable ? e.innerText : e.value") or ""  # one round trip
+        """Fill a field (``fill``, never typing, so no autocomplete opens) and verify the text.
+
+        A step filled before in this session is filled directly (:meth:`_direct`).
+        """
+        loc = self._direct(root, step, lambda loc: loc.fill(text, timeout=DIRECT_WAIT * 1000))
+        if loc is not None:
+            sel = self.selectors[step][0]
+        else:
+            loc, _, sel = self._find(root, step, timeout=None, state="visible", watch=watch)
+            loc.fill(text, timeout=self.timeouts.action * 1000)
+        got = self._field_text(loc, (step, sel))
         if _norm(got) != _norm(text):
             raise UploadError(f"{self.platform}: the {step} field shows {got[:80]!r} after filling, "
                               f"not {text[:80]!r}", "transient", step=step)
         return loc
+
+    def _field_text(self, loc, key: tuple[str, str]) -> str:
+        """What a field shows: its text if it is contenteditable, else its value.
+
+        The first look asks the element which kind it is (``evaluate``: three round trips, as
+        Playwright resolves, evaluates and releases an element handle); later fills of the same
+        step and selector ask for the text or the value directly (one round trip).
+        """
+        kind = self._field_kinds.get(key)
+        timeout = self.timeouts.action * 1000
+        if kind == "text":
+            return loc.inner_text(timeout=timeout) or ""
+        if kind == "value":
+            return loc.input_value(timeout=timeout) or ""
+        kind, got = loc.evaluate("e => e.isContentEditable ? ['text', e.innerText] : ['value', e.value]")
+        self._field_kinds[key] = kind
+        return got or ""
 
     # -- what the page says ----------------------------------------------------------------------
 
@@ -545,6 +615,7 @@ class PlaywrightUploader(PlatformUploader):
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified result
             self._login_state = None  # look again before the next upload
+            self._first_matched.clear()  # and at every step
             if isinstance(exc, UploadError):
                 log.debug("%s: %s", self.label, exc)
             else:

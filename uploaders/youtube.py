@@ -35,6 +35,8 @@ PUBLISHED_STATUS_RE = re.compile(r"\b(public|unlisted|private|scheduled)\b", re.
 # Our own margin for platform-native scheduling: the time must still be ahead once the
 # upload and processing are done; a year ahead is certainly a typo.
 MIN_SCHEDULE_LEAD = timedelta(minutes=15)
+# Details, Video elements, Checks: then Visibility (the step the Next presses are for)
+STEPS_BEFORE_VISIBILITY = 3
 MAX_SCHEDULE_LEAD = timedelta(days=365)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -195,6 +197,8 @@ class YouTubeUploader(PlaywrightUploader):
         self._final_clicked = True
 
         def confirmed():
+            if not self.any_visible(page, "published", "still_processing", "error"):
+                return False  # the usual answer while waiting, in one look
             if self.any_visible(page, "published"):
                 return True
             if self.any_visible(page, "still_processing"):
@@ -223,7 +227,7 @@ class YouTubeUploader(PlaywrightUploader):
         """Press Next until ``step`` shows (bounded: a few presses, ``timeouts.step``)."""
         deadline = time.monotonic() + self.timeouts.step
         presses = 0
-        last_press = 0.0
+        last_press = -1.0
         next_watch = time.monotonic() + 0.5  # as in find(): the page was looked at a moment ago
         naps = self._naps()
         while not self.any_visible(dialog, step):
@@ -236,13 +240,25 @@ class YouTubeUploader(PlaywrightUploader):
                 raise UploadError(f"YouTube: the visibility step did not appear after {presses} presses on Next"
                                   + (f" (the page says: {errors})" if errors else ""),
                                   self.classify_text(errors) or "transient", step=step, final=not errors)
-            # Pressing again before the page moved on is harmless: Next is gone on the last step. A
-            # short pause between presses only keeps a slow page from using up the presses.
-            if time.monotonic() - last_press >= 0.07 and self.try_find(dialog, "next") is not None:
+            # Pressing again before the page moved on is harmless: Next is gone on the last step.
+            # Studio has three steps before Visibility, so the first presses follow each other at
+            # once; later ones wait a moment each, so a slow page does not use up the presses.
+            wait = last_press + (0.0 if presses < STEPS_BEFORE_VISIBILITY else 0.25) - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+                continue
+            # Next pressed before in this session: pressed at once, or not at all if it is not
+            # there within a moment (the step may be showing by then); else looked for first
+            pressed = self._direct(dialog, "next", lambda loc: loc.click(timeout=500)) is not None
+            if not pressed and (found := self._match(dialog, "next", "visible")) is not None:
+                self._log_match("next", found)
+                self.click(dialog, "next", watch=page, found=found[0])
+                pressed = True
+            if pressed:
                 last_press = time.monotonic()
-                self.click(dialog, "next", watch=page)
                 presses += 1
                 naps = self._naps()
+                continue  # look at once: the page usually shows the next step by now
             time.sleep(next(naps))
 
     def _schedule(self, page, dialog, meta: dict[str, Any]) -> None:
