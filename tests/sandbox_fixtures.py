@@ -30,7 +30,7 @@ def offline_by_default(monkeypatch: pytest.MonkeyPatch):
 
 
 FAST_TIMEOUTS = dict(step=6.0, action=4.0, navigation=15.0, processing=20.0, confirm=8.0, probe=6.0,
-                     launch=30.0, poll=0.1)
+                     launch=30.0, poll=0.1, long_poll=0.2)
 
 
 @pytest.fixture

@@ -399,6 +399,7 @@ class InstagramUploader(PlaywrightUploader):
         start = time.monotonic()
         seen = start
         reported = 0.0
+        naps = self._naps(t.long_poll)  # looks thin out as the wait goes on
         while True:
             if self.try_find(page, "shared") is not None:
                 self.find(page, "shared")  # logs which selector matched
@@ -420,7 +421,7 @@ class InstagramUploader(PlaywrightUploader):
             if now - start >= t.processing:
                 raise UploadError(f"Instagram was still sharing the reel after {t.processing:g} s",
                                   "transient", step="sharing", final=False)
-            time.sleep(t.poll)
+            time.sleep(next(naps))
 
     def _pick_new(self, reels: list[tuple[str, str]], known: set[str], caption: str) -> str | None:
         new = [(code, text) for code, text in reels if code not in known]

@@ -60,6 +60,7 @@ class Timeouts:
     probe: float = 15.0         # check_login / find_existing looking at a page
     launch: float = 30.0        # starting the browser
     poll: float = 0.2           # between two looks at the page
+    long_poll: float = 0.5      # between two looks while the platform processes an upload
 
     def scaled(self, **kw: float) -> "Timeouts":
         return replace(self, **kw)
@@ -301,13 +302,14 @@ class PlaywrightUploader(PlatformUploader):
             log.info("%s: step %r matched fallback selector #%d %r (earlier ones did not match)",
                      self.label, step, i + 1, sel)
 
-    def _naps(self):
+    def _naps(self, longest: float | None = None):
         """Pauses between two looks: short at first (most steps are there a moment later), growing
-        to ``timeouts.poll`` (a long wait does not keep the browser busy)."""
-        nap = min(0.05, self.timeouts.poll)
+        to ``longest`` (default ``timeouts.poll``), so a long wait does not keep the browser busy."""
+        longest = self.timeouts.poll if longest is None else longest
+        nap = min(0.05, longest)
         while True:
             yield nap
-            nap = min(nap * 2, self.timeouts.poll)
+            nap = min(nap * 2, longest)
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str, *, watch=None) -> Any:
         """Poll ``predicate`` until it returns something truthy (bounded by ``timeout``)."""

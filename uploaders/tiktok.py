@@ -416,6 +416,7 @@ class TikTokUploader(PlaywrightUploader):
         """Wait (bounded by ``timeouts.processing``) for "Uploaded" and an enabled Post button."""
         deadline = time.monotonic() + self.timeouts.processing
         stage = ""
+        naps = self._naps(self.timeouts.long_poll)  # looks thin out as the wait goes on
         while True:
             self.raise_if_blocked(page)
             label = self.try_find(root, "upload_status")
@@ -449,7 +450,7 @@ class TikTokUploader(PlaywrightUploader):
                 raise UploadError(f"TikTok was still uploading after {self.timeouts.processing:g} s "
                                   f"({stage or 'no progress shown'}); it was not posted.", "transient",
                                   step="upload")
-            time.sleep(self.timeouts.poll)
+            time.sleep(next(naps))
 
     # -- the content list -------------------------------------------------------------------------
 

@@ -294,7 +294,9 @@ class YouTubeUploader(PlaywrightUploader):
         label = None
         stage = ""
         next_watch = 0.0
-        naps = self._naps()
+        # processing takes seconds to minutes: the looks thin out to one every timeouts.long_poll,
+        # and the blockers are looked for once a second
+        naps = self._naps(self.timeouts.long_poll)
         while True:
             if label is None:
                 label = self.try_find(dialog, "progress")
@@ -308,9 +310,9 @@ class YouTubeUploader(PlaywrightUploader):
                 log.info("%s: %s", self.label, text)
                 self.report_progress(0.85, "checks complete")
                 return
-            if time.monotonic() >= next_watch:  # not done yet: is something in the way? (twice a second)
+            if time.monotonic() >= next_watch:  # not done yet: is something in the way?
                 self.raise_if_blocked(page)
-                next_watch = time.monotonic() + 0.5
+                next_watch = time.monotonic() + 1.0
             kind = self.classify_text(text) if text else None
             if kind is not None:
                 raise UploadError(f"YouTube says: {self.error_text(page) or text}", kind, step="progress")
