@@ -46,6 +46,9 @@ PROCESSING_S = 0.4
 # as a real upload does (on a 2-core machine, back-to-back 0.4 s uploads are bound by the CPU).
 SCALING_PROCESSING_S = 5.0
 SCALING_PER_CHANNEL = 4
+# The throughput runs alternate in this many rounds (ours second, then first, ...): the VM's speed
+# drifts by 10-20 % over a minute, and short alternating rounds put both sides through the same drift.
+ROUNDS = 4
 
 
 def _per_min(n: int, seconds: float) -> str:
@@ -233,18 +236,18 @@ def _run(ctx: Context, tmp: Path) -> list[Result]:
         scale_four = [(next(ids), scale_channels[c]) for _ in range(per_scaling) for c in range(4)] if per_scaling else []
 
         total = len(parallel)
-        # two rounds, baseline then ours, then ours then baseline: a busy patch of the machine
-        # hits both (each round starts its browsers afresh, both sides alike)
-        half = (per_channel + 1) // 2 if per_channel > 2 else per_channel  # the smoke run: one round
+        # ROUNDS rounds, the baseline first in one and ours first in the next: a busy patch of the
+        # machine hits both (each round starts its browsers afresh, both sides alike)
+        rounds = 1 if per_channel <= 2 else min(ROUNDS, per_channel)
+        bounds = [round(per_channel * r / rounds) for r in range(rounds + 1)]
         t_bare = t_par = 0.0
-        for first, rows_ in ((0, range(0, half)), (1, range(half, per_channel))):
-            if not rows_:
-                continue
+        for r in range(rounds):
+            rows_ = range(bounds[r], bounds[r + 1])
             part = [pair for k, pair in enumerate(parallel) if k // n_channels in rows_]
             files = [[f for j, f in enumerate(fs) if j in rows_] for fs in bare_files]
-            for which in ("bare", "ours") if first == 0 else ("ours", "bare"):
-                ctx.log(f"{'baseline' if which == 'bare' else 'ours'}: {len(part)} uploads on {n_channels} "
-                        f"channel(s)")
+            for which in ("bare", "ours") if r % 2 == 0 else ("ours", "bare"):
+                ctx.log(f"round {r + 1} of {rounds}, {'baseline' if which == 'bare' else 'ours'}: {len(part)} uploads "
+                        f"on {n_channels} channel(s)")
                 if which == "bare":
                     t_bare += bare(files)
                 else:
@@ -274,7 +277,7 @@ def _run(ctx: Context, tmp: Path) -> list[Result]:
         f"{_per_min(total, t_bare)} ({fmt_time(t_bare)}, bare Playwright)", f"{ratio:.2f}",
         "≥ 0.85 of its throughput", ratio >= 0.85,
         f"{total} uploads, {per_channel} on each of {n_channels} YouTube channel(s) in parallel (sandbox processing "
-        f"{PROCESSING_S:g} s per video), in two rounds interleaved with the baseline's (ours second, then first); "
+        f"{PROCESSING_S:g} s per video), in {rounds} rounds interleaved with the baseline's (ours second, then first, ...); "
         f"every post checked on the sandbox as published" + (f". One channel alone: {len(single)} uploads in {fmt_time(t_single)}, so 4 channels gave "
                         f"{(total / t_par) / (len(single) / t_single):.2f}× its throughput: with uploads this short "
                         f"the browsers keep the {os.cpu_count()} CPU cores busy, and the bare script's 4 browsers are "
