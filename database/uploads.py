@@ -290,7 +290,11 @@ def evaluate_upload(
         verify_checksum: ``f(video_id, path) -> bool``, called when only the file's mtime
             changed, to tell a touched file from a modified one.
     """
-    row = conn.execute(_RULES_SQL, (video_id, channel_id)).fetchone()  # (numbered: binds faster than names)
+    # Numbered parameters bind faster than names; a plain tuple row instead of the connection's
+    # sqlite3.Row saves a third of the query's time (issue 10).
+    cur = conn.cursor()
+    cur.row_factory = None
+    row = cur.execute(_RULES_SQL, (video_id, channel_id)).fetchone()
     if row is None:
         if conn.execute("SELECT 1 FROM videos WHERE id = ?", (video_id,)).fetchone() is None:
             return Verdict(False, f"Video '{video_id}' is not in the registry.", "unknown_video")
