@@ -15,11 +15,12 @@ import time
 from datetime import datetime, timezone, tzinfo
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from ui import dialogs, theme
 from ui.models.schedules_model import fmt_short, operator_zone, parse_utc, tooltip_html
+from ui.widgets.basics import timer
 from ui.worker import Task, Worker
 
 log = logging.getLogger("asfs.ui.orchestration")
@@ -95,9 +96,7 @@ class OrchestrationBar(QWidget):
         self._poll_started = 0.0
         self._closed = False
         self._build()
-        self.timer = QTimer(self)
-        self.timer.setInterval(max(poll_interval_ms, 1))
-        self.timer.timeout.connect(self.poll)
+        self.timer = timer(self, poll_interval_ms, self.poll)
         if poll_interval_ms > 0:
             self.timer.start()
         self._show()

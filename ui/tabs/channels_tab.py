@@ -47,6 +47,7 @@ from ui.models.channels_model import (
 )
 from ui.models.videos_model import PLATFORM_ICONS, PLATFORMS_SHOWN
 from ui.notifications import Notifier
+from ui.widgets.basics import centered_label, timer
 from ui.widgets.channel_editor import ChannelEditor
 from ui.worker import Refresher, Task, Worker
 
@@ -263,14 +264,9 @@ class ChannelsTab(QWidget):
         self.model = ChannelsModel(self)
         self._build()
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(refresh_interval_ms)
-        self.timer.timeout.connect(self.refresh)
+        self.timer = timer(self, refresh_interval_ms, self.refresh)
         self._auto_refresh = refresh_interval_ms > 0
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(200)
-        self._search_timer.timeout.connect(self._apply_filter)
+        self._search_timer = timer(self, 200, self._apply_filter, single_shot=True)
 
     # -- building ----------------------------------------------------------------------------------
 
@@ -334,8 +330,8 @@ class ChannelsTab(QWidget):
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         self.stack = QStackedWidget(left)
-        self.loading_page = _centered("Loading the channels…", left)
-        self.empty_page = _centered("No channel matches the search and filters.", left)
+        self.loading_page = centered_label("Loading the channels…", left)
+        self.empty_page = centered_label("No channel matches the search and filters.", left)
         self.table = QTableView(left)
         self.table.setObjectName("channelsTable")
         self.table.setModel(self.model)
@@ -839,14 +835,6 @@ class ChannelsTab(QWidget):
         self.timer.stop()
         self._search_timer.stop()
 
-
-def _centered(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setText(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    return label
 
 
 __all__ = ["ChannelsTab"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,6 +39,7 @@ from ui.models.rows import RowsModel
 from ui.models.schedules_model import fmt_time, operator_zone, parse_utc, tooltip_html
 from ui.notifications import Notifier
 from ui.tabs.schedules_tab import MissedActions
+from ui.widgets.basics import timer
 from ui.worker import Refresher, Task, Worker
 
 log = logging.getLogger("asfs.ui.dashboard")
@@ -277,14 +278,9 @@ class DashboardTab(QWidget):
         self.missed = MissedActions(worker, notifier, self, self.zone)
         self.missed.changed.connect(lambda: self._soon.start())
         self._build()
-        self.timer = QTimer(self)
-        self.timer.setInterval(max(refresh_interval_ms, 1))
-        self.timer.timeout.connect(self._tick)
+        self.timer = timer(self, refresh_interval_ms, self._tick)
         self._auto_refresh = refresh_interval_ms > 0
-        self._soon = QTimer(self)
-        self._soon.setSingleShot(True)
-        self._soon.setInterval(150)
-        self._soon.timeout.connect(self.refresh)
+        self._soon = timer(self, 150, self.refresh, single_shot=True)
 
     # -- building ------------------------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any, Sequence
 
-from PySide6.QtCore import QDate, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -56,6 +56,7 @@ from ui.models.distribution_model import (
 )
 from ui.models.videos_model import PLATFORM_ICONS
 from ui.notifications import Notifier
+from ui.widgets.basics import centered_label, timer
 from ui.widgets.bar_chart import Bar, BarChart
 from ui.widgets.manual_distribution import ManualDistributionDialog
 from ui.worker import Refresher, Task, Worker
@@ -191,14 +192,9 @@ class DistributionTab(QWidget):
         self.channel_stats = ChannelStatsModel(self)
         self._build()
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(refresh_interval_ms)
-        self.timer.timeout.connect(self._tick)
+        self.timer = timer(self, refresh_interval_ms, self._tick)
         self._auto_refresh = refresh_interval_ms > 0
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(200)
-        self._search_timer.timeout.connect(self._apply_filter)
+        self._search_timer = timer(self, 200, self._apply_filter, single_shot=True)
 
     # -- building ----------------------------------------------------------------------------------
 
@@ -260,12 +256,12 @@ class DistributionTab(QWidget):
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
         self.stack = QStackedWidget(top)
-        self.loading_page = _centered("Loading the decision log…", top)
-        self.empty_page = _centered(
+        self.loading_page = centered_label("Loading the decision log…", top)
+        self.empty_page = centered_label(
             "No distributions yet.\n\nClick “🔍 Auto-distribute by filters” to assign the ready videos to the "
             "channels whose filters they match, “🗓 By schedule” to fill each channel's next posting slot, or "
             "“✋ Manual distribution…” to choose yourself.", top)
-        self.no_match_page = _centered("No distribution matches the search and filters.", top)
+        self.no_match_page = centered_label("No distribution matches the search and filters.", top)
         self.table = QTableView(top)
         self.table.setObjectName("distributionTable")
         self.table.setModel(self.model)
@@ -768,11 +764,3 @@ class DistributionTab(QWidget):
         for task in list(self._busy.values()):
             task.cancel()
 
-
-def _centered(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setText(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    return label

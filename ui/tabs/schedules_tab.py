@@ -57,6 +57,7 @@ from ui.models.schedules_model import (
 from ui.notifications import Notifier
 from ui.schedule_dialogs import ScheduleDialog, StartTimeDialog, fetch_choices
 from ui.timeline import WeekTimeline
+from ui.widgets.basics import timer
 from ui.worker import Refresher, Task, Worker
 
 log = logging.getLogger("asfs.ui.schedules")
@@ -351,14 +352,9 @@ class SchedulesTab(QWidget):
         self.missed = MissedActions(worker, notifier, self, self.zone)
         self.missed.changed.connect(self._after_write)
         self._build()
-        self.timer = QTimer(self)
-        self.timer.setInterval(max(refresh_interval_ms, 1))
-        self.timer.timeout.connect(self.refresh)
+        self.timer = timer(self, refresh_interval_ms, self.refresh)
         self._auto_refresh = refresh_interval_ms > 0
-        self._soon = QTimer(self)
-        self._soon.setSingleShot(True)
-        self._soon.setInterval(150)
-        self._soon.timeout.connect(lambda: self.refresh(force=True))
+        self._soon = timer(self, 150, lambda: self.refresh(force=True), single_shot=True)
 
     # -- building ---------------------------------------------------------------------------------------
 

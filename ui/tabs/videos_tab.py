@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QPoint, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
-    QSizePolicy,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -58,6 +57,7 @@ from ui.models.videos_model import (
 from ui.notifications import Notifier
 from ui.progress import ProgressPanel
 from ui.thumbnails import Thumbnails
+from ui.widgets.basics import centered_label, timer
 from ui.worker import Refresher, Task, Worker
 
 log = logging.getLogger("asfs.ui.videos")
@@ -198,18 +198,11 @@ class VideosTab(QWidget):
 
         self._build()
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(refresh_interval_ms)
-        self.timer.timeout.connect(self.refresh)
+        self.timer = timer(self, refresh_interval_ms, self.refresh)
         self._auto_refresh = refresh_interval_ms > 0
-        self._soon = QTimer(self)  # a refresh shortly after an upload finishes, coalesced
-        self._soon.setSingleShot(True)
-        self._soon.setInterval(250)
-        self._soon.timeout.connect(self.refresh)
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(200)
-        self._search_timer.timeout.connect(self._apply_filter)
+        # a refresh shortly after an upload finishes, coalesced
+        self._soon = timer(self, 250, self.refresh, single_shot=True)
+        self._search_timer = timer(self, 200, self._apply_filter, single_shot=True)
 
     # -- building -------------------------------------------------------------------------------
 
@@ -281,7 +274,7 @@ class VideosTab(QWidget):
         outer.addLayout(bar)
 
         self.stack = QStackedWidget(self)
-        self.loading_page = _centered_label("Loading the registry…", self)
+        self.loading_page = centered_label("Loading the registry…", self)
         self.empty_page = self._empty_page()
         self.table = QTableView(self)
         self.table.setObjectName("videosTable")
@@ -980,12 +973,3 @@ def local_paths(mime) -> list[str]:
 def _copy(text: str) -> None:
     QGuiApplication.clipboard().setText(text)
 
-
-def _centered_label(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setText(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-    return label

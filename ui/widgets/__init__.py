@@ -1,1 +1,2 @@
-"""Small widgets of the Channels and Distribution tabs (editor, chart, manual-distribution dialog)."""
+"""Small widgets of the tabs: the channel editor, the bar chart, the manual-distribution dialog, and the
+timers and centred labels every tab builds (basics)."""
