@@ -184,6 +184,22 @@ def test_uploads_in_a_row_act_at_once_and_fall_back_when_the_site_changes(youtub
     assert posts[third.platform_post_id]["visibility"] == "PRIVATE"
 
 
+def test_a_field_that_changed_kind_between_uploads_is_looked_at_again(youtube, sandbox, clip_file, caplog):
+    caplog.set_level(logging.INFO, logger="asfs.uploaders")
+    up = youtube()
+    assert up.upload(str(clip_file), {**META, "title": "Learns the fields"}).success
+    # the uploader now reads the title box as contenteditable text; pretend it had been an <input>
+    # (as if the site changed it back): reading its value fails, so it asks the element again
+    key = next(k for k in up._field_kinds if k[0] == "title")
+    assert up._field_kinds[key] == "text"
+    up._field_kinds[key] = "value"
+    again = up.upload(str(clip_file), {**META, "title": "Published all the same"})
+    assert again.success, again.error_message
+    assert sandbox.post("youtube", again.platform_post_id)["title"] == "Published all the same"
+    assert up._field_kinds[key] == "text"
+    assert "the 'title' field changed kind" in caplog.text
+
+
 def test_scheduled_in_the_channel_time_zone(youtube, sandbox, clip_file):
     up = youtube(timezone="Europe/Berlin")
     sandbox.configure(up.channel["account"], platform="youtube", timezone="Europe/Berlin")

@@ -440,12 +440,20 @@ class PlaywrightUploader(PlatformUploader):
         Playwright resolves, evaluates and releases an element handle); later fills of the same
         step and selector ask for the text or the value directly (one round trip).
         """
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         kind = self._field_kinds.get(key)
         timeout = self.timeouts.action * 1000
-        if kind == "text":
-            return loc.inner_text(timeout=timeout) or ""
-        if kind == "value":
-            return loc.input_value(timeout=timeout) or ""
+        try:
+            if kind == "text":
+                return loc.inner_text(timeout=timeout) or ""
+            if kind == "value":
+                return loc.input_value(timeout=timeout) or ""
+        except PlaywrightTimeout:
+            raise
+        except PlaywrightError:  # not that kind of field any more ("Node is not an <input>"): ask again
+            log.info("%s: the %r field changed kind; looking at it again", self.label, key[0])
         kind, got = loc.evaluate("e => e.isContentEditable ? ['text', e.innerText] : ['value', e.value]")
         self._field_kinds[key] = kind
         return got or ""
@@ -618,6 +626,7 @@ class PlaywrightUploader(PlatformUploader):
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified result
             self._login_state = None  # look again before the next upload
             self._first_matched.clear()  # and at every step
+            self._field_kinds.clear()  # and at what kind of field each one is
             if isinstance(exc, UploadError):
                 log.debug("%s: %s", self.label, exc)
             else:
