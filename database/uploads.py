@@ -435,8 +435,8 @@ class UploadRepository:
     # -- transitions ----------------------------------------------------------------------
 
     def _next_rev(self, conn: sqlite3.Connection) -> int:
-        conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'rev'")
-        return conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0]
+        # one statement, run to its end (fetchall) so nothing is left pending in the transaction
+        return conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value").fetchall()[0][0]
 
     def _platform(self, conn: sqlite3.Connection, channel_id: str) -> str:
         row = conn.execute("SELECT platform FROM channels WHERE id = ?", (channel_id,)).fetchone()
@@ -480,24 +480,25 @@ class UploadRepository:
             check_transition(old, S.IN_PROGRESS, manual=manual)
             rev = self._next_rev(tx)
             stamp = to_iso(now)
+            # RETURNING gives the new row in the same statement (no second read)
             if current is None:
-                tx.execute(
+                rows = tx.execute(
                     "INSERT INTO video_uploads (video_id, channel_id, platform, upload_status, upload_timestamp,"
                     " attempt_started_at, claimed_by, manual, updated_at, rev)"
-                    " VALUES (?, ?, ?, 'IN_PROGRESS', ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, 'IN_PROGRESS', ?, ?, ?, ?, ?, ?) RETURNING *",
                     (video_id, channel_id, self._platform(tx, channel_id), stamp, stamp, owner, int(manual), stamp, rev),
-                )
+                ).fetchall()
             else:
-                cur = tx.execute(
+                rows = tx.execute(
                     "UPDATE video_uploads SET upload_status = 'IN_PROGRESS', upload_timestamp = ?,"
                     " attempt_started_at = ?, claimed_by = ?, manual = ?, error_message = NULL,"
                     " error_kind = NULL, next_attempt_at = NULL, updated_at = ?, rev = ?"
-                    " WHERE video_id = ? AND channel_id = ? AND upload_status = ?",
+                    " WHERE video_id = ? AND channel_id = ? AND upload_status = ? RETURNING *",
                     (stamp, stamp, owner, int(manual), stamp, rev, video_id, channel_id, old),
-                )
-                if cur.rowcount != 1:  # cannot happen under the write lock; kept as a guard
+                ).fetchall()
+                if len(rows) != 1:  # cannot happen under the write lock; kept as a guard
                     return None, Verdict(False, "Another process took this upload first.", "lost_race")
-            record = self.get(video_id, channel_id)
+            record = UploadRecord.from_row(rows[0])
         self._audit(record, note="claimed" + (" (manual)" if manual else ""))
         return record, verdict
 
@@ -530,17 +531,19 @@ class UploadRepository:
             rev = self._next_rev(tx)
             values = dict(sets, upload_status=new_status.value, updated_at=to_iso(now), rev=rev)
             assignments = ", ".join(f"{k} = :{k}" for k in values)
-            tx.execute(
-                f"UPDATE video_uploads SET {assignments} WHERE id = :_id AND upload_status = :_old",
+            rows = tx.execute(
+                f"UPDATE video_uploads SET {assignments} WHERE id = :_id AND upload_status = :_old RETURNING *",
                 dict(values, _id=record.id, _old=row[0]),
-            )
+            ).fetchall()
             if channel_sets:
+                # only a real change touches the channel row (every success says login_state "ok")
                 assignments = ", ".join(f"{k} = :{k}" for k in channel_sets)
+                unchanged = " AND ".join(f"{k} IS :{k}" for k in channel_sets)
                 tx.execute(
-                    f"UPDATE channels SET {assignments}, updated_at = :_now WHERE id = :_cid",
+                    f"UPDATE channels SET {assignments}, updated_at = :_now WHERE id = :_cid AND NOT ({unchanged})",
                     dict(channel_sets, _now=to_iso(now), _cid=record.channel_id),
                 )
-            updated = UploadRecord.from_row(tx.execute("SELECT * FROM video_uploads WHERE id = ?", (record.id,)).fetchone())
+            updated = UploadRecord.from_row(rows[0])
         self._audit(updated, metadata=metadata)
         return updated
 
