@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 import os
 import sqlite3
 import threading
@@ -79,8 +78,45 @@ AUDIT_MIGRATIONS = [_audit_v1]
 # json.dumps(x, default=str) builds a new encoder each call; one shared encoder writes the same text.
 _encode = json.JSONEncoder(default=str).encode
 
-_log_handlers: dict[Path, logging.Handler] = {}
+_log_writers: dict[Path, "_JsonLines"] = {}
 _log_lock = threading.Lock()
+
+
+class _JsonLines:
+    """``logs/uploads.log``: one JSON object per line, rotated by size like logging's
+    ``RotatingFileHandler`` (``uploads.log.1`` ... ``.N``), without its cost per line (a log
+    record, a formatter, two ``stat`` calls and a flush): each line is one ``write`` to a file
+    opened for appending, so lines from several threads or processes never interleave.
+
+    One writer per file in a process (``AuditLog`` objects on the same data folder share it)."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int):
+        self.path, self.max_bytes, self.backups = path, max_bytes, backups
+        self._lock = threading.Lock()
+        self._file = None
+
+    def write(self, text: str) -> None:
+        data = (text + "\n").encode("utf-8")
+        with self._lock:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = open(self.path, "ab", buffering=0)
+            if self.max_bytes > 0 and self.backups > 0:
+                size = os.fstat(self._file.fileno()).st_size
+                if size and size + len(data) > self.max_bytes:
+                    self._rotate()
+            self._file.write(data)
+
+    def _rotate(self) -> None:
+        self._file.close()
+        self._file = None
+        for i in range(self.backups - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{i}")
+            if older.exists():
+                os.replace(older, self.path.with_name(f"{self.path.name}.{i + 1}"))
+        if self.path.exists():
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        self._file = open(self.path, "ab", buffering=0)
 
 
 def _seed_timestamp(dt: datetime) -> str:
@@ -102,23 +138,15 @@ class AuditLog:
         self.paths = paths if isinstance(paths, DataPaths) else DataPaths(Path(paths))
         self.db = Database(self.paths.audit, AUDIT_MIGRATIONS, name="audit database")
         self.log_path = self.paths.upload_log
-        self._json_log = self._logger(max_log_bytes, log_backups)
+        self._json_log = self._writer(max_log_bytes, log_backups)
 
-    def _logger(self, max_bytes: int, backups: int) -> logging.Logger:
+    def _writer(self, max_bytes: int, backups: int) -> _JsonLines:
         path = self.log_path.resolve()
-        logger = logging.getLogger(f"asfs.uploads.{path}")
         with _log_lock:
-            if path not in _log_handlers:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                handler = logging.handlers.RotatingFileHandler(
-                    path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-                )
-                handler.setFormatter(logging.Formatter("%(message)s"))
-                logger.addHandler(handler)
-                logger.setLevel(logging.INFO)
-                logger.propagate = False
-                _log_handlers[path] = handler
-        return logger
+            writer = _log_writers.get(path)
+            if writer is None:
+                writer = _log_writers[path] = _JsonLines(path, max_bytes, backups)
+        return writer
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -160,7 +188,7 @@ class AuditLog:
             "metadata": meta,
         }
         try:
-            self._json_log.info(json.dumps(line, ensure_ascii=False, default=str))
+            self._json_log.write(json.dumps(line, ensure_ascii=False, default=str))
         except Exception:  # the database row above is the record; the log line is a copy
             log.exception("could not write %s", self.log_path)
         return event_id

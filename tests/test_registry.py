@@ -516,3 +516,28 @@ def test_changed_since_returns_exactly_what_changed(registry, make_clip):
     # a writer that forgets to stamp a rev is caught by the triggers
     registry.db.execute("UPDATE videos SET title = 'renamed' WHERE id = ?", (a,))
     assert [v["id"] for v in registry.changed_since(ch["rev"])["videos"]] == [a]
+
+
+def test_upload_log_lines_from_many_threads_stay_whole(tmp_path):
+    import threading
+
+    from audit import AuditLog
+
+    logs = [AuditLog(tmp_path / "shared"), AuditLog(tmp_path / "shared")]  # one file, two objects
+    try:
+        def write(log, k):
+            for i in range(150):
+                log.record_upload(video_id=f"v{k}-{i}", platform="YouTube", status="SUCCESS",
+                                  metadata={"title": "x" * (50 + i)})
+
+        threads = [threading.Thread(target=write, args=(logs[k % 2], k)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        lines = (tmp_path / "shared" / "logs" / "uploads.log").read_text(encoding="utf-8").splitlines()
+        ids = sorted(json.loads(line)["video_id"] for line in lines)
+        assert ids == sorted(f"v{k}-{i}" for k in range(4) for i in range(150))
+    finally:
+        for log in logs:
+            log.close()
