@@ -152,20 +152,25 @@ class Database:
         return conn
 
     @contextmanager
-    def bulk_writes(self, *, checkpoint: bool = True) -> Iterator[None]:
+    def bulk_writes(self, *, checkpoint: bool = True, wal_pages: int = 0) -> Iterator[None]:
         """Around many write transactions in a row on this thread (a distribution run's batches):
         the WAL is copied back into the database once at the end instead of after every commit
         that grows it past SQLite's 1,000-page mark (each copy rewrites the same index pages and
         syncs the file). Readers and other writers are unaffected; the WAL grows meanwhile.
 
-        ``checkpoint=False`` leaves that copy to the caller (:meth:`checkpoint`, e.g. of two
+        ``wal_pages``: copy back whenever the WAL passes this many pages instead (for a long run
+        of small transactions, e.g. executing thousands of schedules, where the WAL must not grow
+        without bound); 0 = only at the end.
+        ``checkpoint=False`` leaves the final copy to the caller (:meth:`checkpoint`, e.g. of two
         databases at once); until it runs, the next commit's automatic checkpoint would do it."""
+        if wal_pages < 0:
+            raise ValueError(f"wal_pages must be 0 or more, not {wal_pages}")
         conn = self.conn
         if getattr(self._local, "bulk", False):
             yield
             return
         before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(wal_pages)}")
         self._local.bulk = True
         try:
             yield

@@ -53,11 +53,12 @@ def gc_paused() -> Iterator[None]:
 
 
 @contextmanager
-def bulk_writes(db: Database, *, checkpoint: bool = True) -> Iterator[None]:
+def bulk_writes(db: Database, *, checkpoint: bool = True, wal_pages: int = 0) -> Iterator[None]:
     """``Database.bulk_writes`` of a registry and its audit database together; at the end both
     WALs are copied back (``checkpoint_both``) unless ``checkpoint=False``."""
     try:
-        with db.bulk_writes(checkpoint=False), db.audit.db.bulk_writes(checkpoint=False):
+        with (db.bulk_writes(checkpoint=False, wal_pages=wal_pages),
+              db.audit.db.bulk_writes(checkpoint=False, wal_pages=wal_pages)):
             yield
     finally:
         if checkpoint:

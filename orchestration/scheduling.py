@@ -44,6 +44,7 @@ import logging
 import os
 import threading
 import uuid
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -53,6 +54,7 @@ from database.channels import resolve_channel
 from database.errors import ConflictError, NotFoundError, ValidationError, VideoNotFoundError
 from database.uploads import DEFAULT_POLICY
 
+from .bulk import bulk_writes
 from .channels import LIVE_SCHEDULE_STATUSES, Channel, ChannelService
 
 log = logging.getLogger("asfs.scheduling")
@@ -71,6 +73,9 @@ _FINAL_CODES = frozenset({
     "github_refused",
 })
 _SCHEDULER_ACTOR = "scheduler"
+# The WAL size (pages) at which a long run of schedules copies it back (see execute_pending_schedules):
+# measured against 1,000 (SQLite's default) and 10,000 on 3,000 schedules; 4,000 pages is 16 MB.
+_RUN_WAL_PAGES = 4000
 
 
 # -- change notification -----------------------------------------------------------------------------
@@ -928,12 +933,17 @@ class SchedulingService:
         now = self._now()
         before = _utc(before, "before") if before is not None else now
         results = []
-        for sid in self._due_ids(before, now, limit):
-            if cancel_event is not None and cancel_event.is_set():
-                break
-            result = self._execute_one(sid, before=before, now=self._now(), cancel_event=cancel_event)
-            if result is not None:
-                results.append(result)
+        due = self._due_ids(before, now, limit)
+        # Each schedule commits seven small transactions; with SQLite's default the WAL is copied
+        # back into the database file every ~25 schedules, and those copies were a fifth of the
+        # run's time (issue 10). A long run copies back every _RUN_WAL_PAGES pages instead.
+        with bulk_writes(self.db, wal_pages=_RUN_WAL_PAGES) if len(due) > 1 else nullcontext():
+            for sid in due:
+                if cancel_event is not None and cancel_event.is_set():
+                    break
+                result = self._execute_one(sid, before=before, now=self._now(), cancel_event=cancel_event)
+                if result is not None:
+                    results.append(result)
         return results
 
     def _claim(self, schedule_id: str, owner: str, *, before: datetime, now: datetime,
