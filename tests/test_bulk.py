@@ -76,6 +76,26 @@ def test_bulk_writes_defer_the_checkpoint_to_the_end_and_restore_the_setting(db,
     assert conn.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'bulk-%'").fetchone()[0] == 1500
 
 
+
+def test_bulk_writes_with_a_wal_bound_copy_back_along_the_way(db, registry):
+    conn = db.conn
+    before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    with pytest.raises(ValueError, match="wal_pages"):
+        with db.bulk_writes(wal_pages=-1):
+            pass
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before  # refused: nothing changed
+    with db.bulk_writes(wal_pages=200):
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 200
+        for i in range(30):
+            with db.transaction() as tx:
+                tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                               [(f"bound-{i}-{k}", "x" * 4000) for k in range(50)])
+        # copied back whenever it passed 200 pages: far fewer than the 1,500+ pages written remain
+        frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert frames[1] < 1000
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+
+
 # -- the upload rules' file check (database.uploads.file_state) --------------------------------------
 
 
