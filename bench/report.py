@@ -93,10 +93,19 @@ fixed in the product code; the whole test suite stays green. In order of effect:
   this VM's speed drifts 10–20 % within a minute.
 - **Schedules (passed, with little margin).** `UploadRepository` seeded a new random generator
   (reading the OS's entropy) for every upload; it now shares one. `UploadRecord.from_row` caches
-  its field names. What is left (cProfile): seven write transactions per schedule (claiming the
-  schedule and the upload, finishing both, three audit events in the audit database), ~42
-  statements in all; SQLite's `execute` is three quarters of the time. Fewer, larger
-  transactions per schedule are the next step.
+  its field names. Second pass (0.18–0.21 of the baseline → 0.25; py-spy and a timer around every
+  COMMIT): a third of the time was COMMIT, and half of that was SQLite's automatic checkpoint,
+  which copied the WAL back into the file every ~25 schedules (seven small transactions each);
+  a run of schedules now raises that mark to 4,000 pages for its duration
+  (`bulk_writes(wal_pages=)`; never checkpointing grew the WAL to 450 MB for 3,000 schedules and
+  made every commit slower). The JSON-lines upload log went through `logging`'s rotating handler,
+  ~50 µs a line (a record, a formatter, two `stat` calls), two lines per schedule: it is now one
+  `write` per line to the same rotated file. The upload claim and finish read the row back with
+  `RETURNING`, and a success no longer rewrites the channel row to say "logged in" again. What is
+  left: the seven transactions themselves (four in the registry, three in the audit database);
+  merging the schedule's and the upload's would need the publisher to run the scheduler's
+  bookkeeping inside its own transaction, with a savepoint so that a fault there cannot undo a
+  recorded publication.
 - **Start-up benchmark hook.** `ui/main_window.run_window`: with `ASFS_EXIT_WHEN_SHOWN=1` it prints
   `ASFS_SHOWN <time>` once the window is shown with the Videos tab loaded, then closes.
 """
@@ -112,7 +121,7 @@ WHY_STILL = {
     "100,000 `can_upload` checks": (
         "What is left is the work a check must do: the rules query reads the video, the channel and "
         "the upload rows and looks up the same content under other ids (about three indexed "
-        "SELECTs' worth), and the file is looked at on disk (a stat); the ratio moves between 0.24 "
+        "SELECTs' worth), and the file is looked at on disk (a stat); the ratio moves between 0.23 
         "and 0.27 with the machine's load (the baseline's single small-table SELECT suffers least "
         "from a busy machine)."),
     "100 sandbox uploads over 4 channels: throughput": (
@@ -122,11 +131,18 @@ WHY_STILL = {
         "radio checks, the login check when a channel's browser starts), and the VM's speed drifts "
         "within a run."),
     "100 sandbox uploads over 4 channels: 4 channels in parallel vs 1": (
-        "Four uploads per channel, each waiting 5 s on the platform: what does not overlap is each "
-        "channel's start (its browser's launch and the login check's page load, ~1 s of CPU each, "
-        "four at once on two cores) and each upload's page work around the wait. The figure was "
-        "3.06–3.24× in five runs and 2.94× in this one; checking the login on the upload's own page "
-        "instead of a separate page load per channel run would take a quarter of the start away."),
+        "Four uploads per channel, each waiting 5 s on the platform. A CPU timeline (2 cores) shows "
+        "the four-channel run saturated for its first ~7 s: four Playwright drivers (0.5 s of CPU "
+        "each) and four Chromiums (0.9 s each) start at once, against 1.75 s for one channel; after "
+        "that each upload takes 5.8-6.2 s against 5.5 s alone, because the sandbox page itself polls "
+        "its progress every 150 ms (0.85 s of CPU per 5 s wait in each browser, measured with our "
+        "looks switched off: ours add almost nothing). Tried this session, each measured in "
+        "alternating runs: no separate login page load (no gain), one browser launch at a time (no "
+        "gain: the launches only move), reusing the upload tab (no gain), sharing the learnt "
+        "selectors between a channel's runs (worse), Chromium flags (under 10 % of a launch), "
+        "Playwright drivers kept warm between runs (+0.1). The unchanged workload measured 3.03-3.12x "
+        "in this session's separate runs and 2.94-3.24x in full runs; with 6 uploads per channel "
+        "it was 3.15x, so it is not only the start."),
 }
 
 HOW = """\
