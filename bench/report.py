@@ -121,7 +121,7 @@ WHY_STILL = {
     "100,000 `can_upload` checks": (
         "What is left is the work a check must do: the rules query reads the video, the channel and "
         "the upload rows and looks up the same content under other ids (about three indexed "
-        "SELECTs' worth), and the file is looked at on disk (a stat); the ratio moves between 0.23 
+        "SELECTs' worth), and the file is looked at on disk (a stat); the ratio moves between 0.23 "
         "and 0.27 with the machine's load (the baseline's single small-table SELECT suffers least "
         "from a busy machine)."),
     "100 sandbox uploads over 4 channels: throughput": (
