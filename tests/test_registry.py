@@ -20,7 +20,6 @@ from database import (
     VideoFileError,
     VideoIdConflictError,
     VideoNotFoundError,
-    VideoRegistry,
     can_transition,
     check_transition,
 )
@@ -407,6 +406,24 @@ def test_login_required_pauses_channel(registry, make_clip, db):
     assert (ch["status"], ch["login_state"]) == ("paused", "required") and "log in" in ch["status_reason"]
     ok, reason = registry.can_upload(vid, "Instagram", automatic=True)
     assert not ok and "paused" in reason
+
+
+
+def test_a_success_says_logged_in_only_when_that_is_news(registry, make_clip, db):
+    a = registry.register_video(str(make_clip("a.mp4", seed=1)))
+    b = registry.register_video(str(make_clip("b.mp4", seed=2)))
+    db.execute("UPDATE channels SET login_state = 'required', updated_at = '2000-01-01T00:00:00+00:00'"
+               " WHERE id = 'YouTube'")
+    rec, _ = _claim(registry, a)
+    registry.uploads.record_success(rec, post_id="YT-a", owner="t")
+    ch = db.query_one("SELECT login_state, updated_at FROM channels WHERE id = 'YouTube'")
+    assert ch["login_state"] == "ok" and ch["updated_at"] > "2000-01-01"  # news: the row changed
+    db.execute("UPDATE channels SET updated_at = '2000-01-02T00:00:00+00:00' WHERE id = 'YouTube'")
+    rec, _ = _claim(registry, b)
+    registry.uploads.record_success(rec, post_id="YT-b", owner="t")
+    ch = db.query_one("SELECT login_state, updated_at FROM channels WHERE id = 'YouTube'")
+    assert (ch["login_state"], ch["updated_at"]) == ("ok", "2000-01-02T00:00:00+00:00")  # no news: untouched
+    assert registry.get_upload_status(b, "YouTube")["platform_post_id"] == "YT-b"
 
 
 def test_unknown_outcome_is_never_retried_automatically(registry, make_clip):
