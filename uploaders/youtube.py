@@ -35,9 +35,9 @@ PUBLISHED_STATUS_RE = re.compile(r"\b(public|unlisted|private|scheduled)\b", re.
 # Our own margin for platform-native scheduling: the time must still be ahead once the
 # upload and processing are done; a year ahead is certainly a typo.
 MIN_SCHEDULE_LEAD = timedelta(minutes=15)
+MAX_SCHEDULE_LEAD = timedelta(days=365)
 # Details, Video elements, Checks: then Visibility (the step the Next presses are for)
 STEPS_BEFORE_VISIBILITY = 3
-MAX_SCHEDULE_LEAD = timedelta(days=365)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 SELECTORS: dict[str, list[str]] = {
