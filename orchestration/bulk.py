@@ -200,8 +200,14 @@ def _writer_main() -> None:
 
     gc.disable()  # a short life making many objects in no cycles (see gc_paused)
     registry, target, then_target = sys.argv[1:4]
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # anything printed goes to the parent's stderr, not into the report
+    stdin = sys.stdin.buffer
+    # The report travels on a file of its own: the pipe that was fd 1 is then open only there, and
+    # closing it tells the parent at once that everything is written. (sys.stdout never closes its
+    # fd, so the parent used to wait for this process to exit, i.e. for the checkpoints: 0.5 s of
+    # a 70,000-row run.) Whatever is printed, from Python or C, goes to the parent's stderr.
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     results: list[Any] = []
     db = None
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -68,6 +69,25 @@ def test_an_unknown_target_is_a_clear_error(db):
     with pytest.raises(AttributeError, match="no_such_function"):
         writer.send("x")
         writer.finish()
+
+
+def test_the_run_gets_its_results_while_the_child_is_still_busy_after_them(db, tmp_path):
+    """The child's housekeeping after its report (the checkpoints) is not the run's to wait for."""
+    flag = tmp_path / "let-go"
+    writer = WriterProcess(db, "tests.writer_targets:linger")
+    writer.send(str(flag))
+    got: list = []
+    t = threading.Thread(target=lambda: got.append(writer.finish()), daemon=True)
+    t.start()
+    t.join(20)
+    try:
+        assert got, "finish() waited for the child to exit"
+        assert got[0][0] != os.getpid()
+        assert writer._proc.poll() is None  # still there, held by its exit handler
+    finally:
+        flag.touch()
+    assert wait_for_writers(timeout=30)
+    assert writer._proc.returncode == 0
 
 
 def test_a_child_that_dies_is_reported_not_waited_for(db):

@@ -18,3 +18,18 @@ def then_note(db, text: str) -> None:
     if text == "late boom":
         raise KeyError("the second step said boom")
     db.audit.record("test.then", text)
+
+
+def linger(db, flag: str) -> int:
+    """Keep the child from exiting (as a long checkpoint would) until the file ``flag`` exists."""
+    import atexit
+    import time
+
+    def wait() -> None:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(flag) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    atexit.register(wait)
+    print("printed by the child")  # goes to stderr, not into the report
+    return os.getpid()
