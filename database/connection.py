@@ -23,6 +23,12 @@ from .errors import MigrationError, RegistryCorruptError, RegistryVersionError
 from .paths import DataPaths
 
 BUSY_TIMEOUT_MS = 30_000
+# SQLite's page cache during bulk_writes(), in KiB (its default is 2,000 KiB). A batch of thousands
+# of rows dirties more pages than the default holds: SQLite then writes dirty pages to the WAL in
+# the middle of the transaction, writes them again at the commit, and reads evicted index pages
+# back. Measured on a distribution run of 71,535 assignments (strace): 179,526 page writes and
+# 139,071 page reads with the default, 125,631 and 36,140 with 16 MiB or more (issue 10).
+BULK_CACHE_KIB = 32_768
 
 # A migration takes an open connection inside a transaction and brings the schema up by one step.
 Migration = Callable[[sqlite3.Connection], None]
@@ -170,13 +176,16 @@ class Database:
             yield
             return
         before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        cache_before = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA wal_autocheckpoint = {int(wal_pages)}")
+        conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
         self._local.bulk = True
         try:
             yield
         finally:
             self._local.bulk = False
             conn.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
+            conn.execute(f"PRAGMA cache_size = {int(cache_before)}")  # frees what the block cached
             if checkpoint:
                 self.checkpoint()
 

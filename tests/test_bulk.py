@@ -96,6 +96,30 @@ def test_bulk_writes_with_a_wal_bound_copy_back_along_the_way(db, registry):
     assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
 
 
+def test_bulk_writes_keep_a_big_transaction_in_memory_until_its_commit(db, registry):
+    """SQLite's default page cache (2,000 KiB) spills a big transaction's pages into the WAL before
+    its commit (and writes them again at the commit); inside bulk_writes the cache holds them."""
+    from database.connection import BULK_CACHE_KIB
+
+    conn = db.conn
+    wal = db.path.with_name(db.path.name + "-wal")
+    default = conn.execute("PRAGMA cache_size").fetchone()[0]
+
+    def wal_bytes_before_the_commit(prefix: str) -> int:
+        assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0  # not busy
+        with db.transaction() as tx:
+            tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                           [(f"{prefix}-{k}", "x" * 4000) for k in range(1500)])  # ~6 MiB
+            return wal.stat().st_size
+
+    assert wal_bytes_before_the_commit("plain") > 0
+    with db.bulk_writes():
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -BULK_CACHE_KIB
+        assert wal_bytes_before_the_commit("bulk") == 0
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == default
+    assert conn.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'bulk-%'").fetchone()[0] == 1500
+
+
 # -- the upload rules' file check (database.uploads.file_state) --------------------------------------
 
 
