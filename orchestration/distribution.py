@@ -124,6 +124,29 @@ class VideoDistribution:
             scheduled_at=from_iso(r.get("scheduled_at")),
         )
 
+    @classmethod
+    def _assigned_by_run(cls, did: str, video_id: str, channel_id: str, reason_json: str, when: datetime,
+                         channel_name: str) -> "VideoDistribution":
+        """A distribution a run by filters has just written, holding its reason as the JSON written:
+        the dict is made when someone first reads it (see __getattr__). A run makes tens of
+        thousands and most callers never read their reasons; as dicts they would be twice as
+        many objects for the garbage collector to walk after the run (issue 10)."""
+        obj = object.__new__(cls)  # the frozen dataclass's __init__ sets each field the slow way
+        obj.__dict__.update(
+            id=did, video_id=video_id, channel_id=channel_id, distribution_method="auto_filter",
+            _reason_json=reason_json, status="assigned", retry_count=0, max_retries=_MAX_RETRIES,
+            error_message=None, forced=False, created_at=when, updated_at=when, channel_name=channel_name,
+            schedule_id=None, scheduled_at=None)
+        return obj
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for attributes not set: the reason of a distribution made by _assigned_by_run.
+        if name == "assignment_reason":
+            state = self.__dict__
+            if "_reason_json" in state:  # setdefault: two threads reading it at once get one dict
+                return state.setdefault("assignment_reason", json.loads(state["_reason_json"]))
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     @property
     def method(self) -> str:
         return self.distribution_method
@@ -697,25 +720,23 @@ class _VerdictText:
     def __init__(self):
         self._known: dict[FilterVerdict, tuple[dict[str, Any], str, str]] = {}
 
-    def of(self, verdicts: Sequence[FilterVerdict]) -> tuple[dict[str, Any], list[str], list[str]]:
-        """``(filters, parts, words)``: the reason's ``filters`` entry, its JSON members, and the
-        audit event's ``"name": "words"`` members, for the filters a channel sets (one that it does
-        not set passes by definition and is not listed)."""
+    def of(self, verdicts: Sequence[FilterVerdict]) -> tuple[list[str], list[str]]:
+        """``(parts, words)``: the JSON members of the reason's ``filters`` entry and the audit
+        event's ``"name": "words"`` members, for the filters a channel sets (one that it does not
+        set passes by definition and is not listed)."""
         known = self._known
         if len(known) > self._MAX:
             known.clear()
-        filters: dict[str, Any] = {}
         parts, words = [], []
         for v in verdicts:
             hit = known.get(v)
             if hit is None:
                 entry = {"passed": v.passed, "active": True, "reason": v.reason, "margin": round(v.margin, 4)}
                 name = _json_str(v.filter)
-                hit = known[v] = (entry, f"{name}: {json.dumps(entry)}", f"{name}: {_json_str(v.reason)}")
-            filters[v.filter] = hit[0]
-            parts.append(hit[1])
-            words.append(hit[2])
-        return filters, parts, words
+                hit = known[v] = (f"{name}: {json.dumps(entry)}", f"{name}: {_json_str(v.reason)}")
+            parts.append(hit[0])
+            words.append(hit[1])
+        return parts, words
 
 
 def _new_id() -> str:
@@ -1032,7 +1053,7 @@ class VideoDistributionService:
             for rank, (score, ch, verdicts) in enumerate(chosen, 1):
                 summary = (f"matches {ch.name}'s filters (score {score:.3f}, rank {rank} of {n}, "
                            f"priority {ch.priority})")
-                filters, parts, words = texts.of(verdicts)
+                parts, words = texts.of(verdicts)
                 ch_json, priority_json = channel_json[ch.id]
                 summary_json = _json_str(summary)
                 reason_json = (f'{{"method": "auto_filter", "summary": {summary_json}, "score": {score!r}, '
@@ -1041,12 +1062,7 @@ class VideoDistributionService:
                 did = _new_id()
                 rows.append((did, vid, ch.id, reason_json, stamp, stamp))
                 occ.add(video, ch.id, "assigned")
-                created.append(VideoDistribution(
-                    did, vid, ch.id, "auto_filter",
-                    {"method": "auto_filter", "summary": summary, "score": score, "rank": rank, "candidates": n,
-                     "channel_priority": ch.priority, "max_channels_per_video": limit, "run": run,
-                     "filters": filters},
-                    "assigned", 0, _MAX_RETRIES, None, False, when, when, ch.name))
+                created.append(VideoDistribution._assigned_by_run(did, vid, ch.id, reason_json, when, ch.name))
                 # The event says why in words: the summary and each filter's verdict (the margins
                 # behind the score are in the distribution's reason). The channels whose filters
                 # it fails are counted, and listed in `skipped` (and in the unassigned event when

@@ -99,6 +99,31 @@ def test_ac1_filters_assign_matching_videos_with_each_filters_verdict(db, regist
         service.auto_distribute_by_filters(channel_ids=["nope"])
 
 
+def test_a_runs_distributions_behave_as_records_read_back_do(db, registry, channels, service):
+    """A run by filters hands back its distributions with their reasons parsed only when read; to
+    every caller they are the records the registry holds."""
+    import copy
+    import dataclasses
+    import json
+    import pickle
+
+    add_videos(registry, dict(SHORT, id="short"))
+    channels.create_channel("Vertical", "TikTok", {"orientation": "vertical", "max_duration": 60})
+    (made,) = service.auto_distribute_by_filters()
+    stored = service.distribution_repo.get(made.id)
+    assert pickle.loads(pickle.dumps(made)) == made == stored  # equality reads every field
+    assert copy.deepcopy(made).assignment_reason == stored.assignment_reason
+    assert made.reason is made.assignment_reason  # parsed once, then the same dict
+    assert json.loads(json.dumps(made.to_dict())) == json.loads(json.dumps(stored.to_dict()))
+    moved = dataclasses.replace(made, status="scheduled")
+    assert (moved.status, moved.assignment_reason) == ("scheduled", stored.assignment_reason)
+    assert repr(made).startswith("VideoDistribution(id=") and "'filters'" in repr(made)
+    with pytest.raises(AttributeError, match="no_such_field"):
+        made.no_such_field
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.status = "published"
+
+
 def test_ac1_ranking_by_score_then_priority_with_max_channels_per_video(db, registry, channels, service):
     add_videos(registry, dict(SHORT, id="v", width=1440, height=2560, source_views=3000))
     loose = channels.create_channel("Loose", "TikTok", {}, priority=100)  # score 0
