@@ -97,27 +97,29 @@ def test_bulk_writes_with_a_wal_bound_copy_back_along_the_way(db, registry):
 
 
 def test_bulk_writes_keep_a_big_transaction_in_memory_until_its_commit(db, registry):
-    """SQLite's default page cache (2,000 KiB) spills a big transaction's pages into the WAL before
-    its commit (and writes them again at the commit); inside bulk_writes the cache holds them."""
-    from database.connection import BULK_CACHE_KIB
+    """A transaction that dirties more pages than a connection's page cache holds spills them into
+    the WAL before its commit (and writes them again at the commit); bulk_writes gives the cache
+    room for such batches."""
+    from database.connection import BULK_CACHE_KIB, CACHE_KIB
 
     conn = db.conn
     wal = db.path.with_name(db.path.name + "-wal")
-    default = conn.execute("PRAGMA cache_size").fetchone()[0]
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+    rows = (CACHE_KIB + BULK_CACHE_KIB) // 2 // 4  # 4 KiB each: more than one cache holds, less than the other
 
     def wal_bytes_before_the_commit(prefix: str) -> int:
         assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0  # not busy
         with db.transaction() as tx:
             tx.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                           [(f"{prefix}-{k}", "x" * 4000) for k in range(1500)])  # ~6 MiB
+                           [(f"{prefix}-{k}", "x" * 4000) for k in range(rows)])
             return wal.stat().st_size
 
     assert wal_bytes_before_the_commit("plain") > 0
     with db.bulk_writes():
         assert conn.execute("PRAGMA cache_size").fetchone()[0] == -BULK_CACHE_KIB
         assert wal_bytes_before_the_commit("bulk") == 0
-    assert conn.execute("PRAGMA cache_size").fetchone()[0] == default
-    assert conn.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'bulk-%'").fetchone()[0] == 1500
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+    assert conn.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'bulk-%'").fetchone()[0] == rows
 
 
 # -- the upload rules' file check (database.uploads.file_state) --------------------------------------
