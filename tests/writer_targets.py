@@ -31,5 +31,7 @@ def linger(db, flag: str) -> int:
             time.sleep(0.01)
 
     atexit.register(wait)
-    print("printed by the child")  # goes to stderr, not into the report
+    # neither Python's prints nor a write to fd 1 (as C code would) may reach the report's pipe
+    print("printed by the child")
+    os.write(1, b"written to fd 1 by the child\n")
     return os.getpid()
