@@ -718,7 +718,7 @@ class _VerdictText:
     _MAX = 200_000  # verdicts remembered, whatever the registry holds
 
     def __init__(self):
-        self._known: dict[FilterVerdict, tuple[dict[str, Any], str, str]] = {}
+        self._known: dict[FilterVerdict, tuple[str, str]] = {}  # verdict -> (JSON member, words member)
 
     def of(self, verdicts: Sequence[FilterVerdict]) -> tuple[list[str], list[str]]:
         """``(parts, words)``: the JSON members of the reason's ``filters`` entry and the audit

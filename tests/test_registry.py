@@ -408,7 +408,6 @@ def test_login_required_pauses_channel(registry, make_clip, db):
     assert not ok and "paused" in reason
 
 
-
 def test_a_success_says_logged_in_only_when_that_is_news(registry, make_clip, db):
     a = registry.register_video(str(make_clip("a.mp4", seed=1)))
     b = registry.register_video(str(make_clip("b.mp4", seed=2)))
