@@ -324,4 +324,50 @@ def migration_2_schedule_distribution_index(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS idx_sched_distribution ON schedules(distribution_id)")
 
 
-REGISTRY_MIGRATIONS = [migration_1_initial, migration_2_schedule_distribution_index]
+# ``content_twin`` is 1 on every video whose checksum another video also has (registered with
+# duplicate_allowed). The upload rules look for the same content on the channel only on those rows,
+# which saves an index search on each check of the rest (issue 10). A stale 1 only costs that
+# search; a stale 0 would let a duplicate through, so the triggers set it on any write that can
+# make a twin, and clear it only when a checksum is left alone again.
+TWIN_TRIGGERS = (
+    """
+    CREATE TRIGGER videos_twin_insert AFTER INSERT ON videos
+    WHEN NEW.checksum IS NOT NULL
+     AND EXISTS (SELECT 1 FROM videos WHERE checksum = NEW.checksum AND rowid != NEW.rowid)
+    BEGIN
+        UPDATE videos SET content_twin = 1 WHERE checksum = NEW.checksum AND content_twin = 0;
+    END
+    """,
+    """
+    CREATE TRIGGER videos_twin_checksum AFTER UPDATE OF checksum ON videos
+    WHEN NEW.checksum IS NOT OLD.checksum
+    BEGIN
+        UPDATE videos SET content_twin = 0
+         WHERE checksum = OLD.checksum AND content_twin = 1
+           AND (SELECT COUNT(*) FROM videos WHERE checksum = OLD.checksum) = 1;
+        UPDATE videos SET content_twin = (SELECT COUNT(*) > 1 FROM videos WHERE checksum = NEW.checksum)
+         WHERE rowid = NEW.rowid OR checksum = NEW.checksum;
+    END
+    """,
+    """
+    CREATE TRIGGER videos_twin_delete AFTER DELETE ON videos WHEN OLD.content_twin = 1
+    BEGIN
+        UPDATE videos SET content_twin = 0
+         WHERE checksum = OLD.checksum AND (SELECT COUNT(*) FROM videos WHERE checksum = OLD.checksum) = 1;
+    END
+    """,
+)
+
+
+def migration_3_content_twin(conn: sqlite3.Connection) -> None:
+    """A per-video flag: does another video have the same checksum (see TWIN_TRIGGERS)."""
+    conn.execute(
+        "ALTER TABLE videos ADD COLUMN content_twin INTEGER NOT NULL DEFAULT 0 CHECK (content_twin IN (0, 1))")
+    conn.execute(
+        "UPDATE videos SET content_twin = 1 WHERE checksum IN"
+        " (SELECT checksum FROM videos WHERE checksum IS NOT NULL GROUP BY checksum HAVING COUNT(*) > 1)")
+    for ddl in TWIN_TRIGGERS:
+        conn.execute(ddl)
+
+
+REGISTRY_MIGRATIONS = [migration_1_initial, migration_2_schedule_distribution_index, migration_3_content_twin]

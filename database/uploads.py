@@ -230,10 +230,11 @@ _RULES_SQL = """
 SELECT v.file_path, v.size_bytes, v.file_mtime_ns, v.duplicate_allowed, v.status AS video_status,
        u.upload_status, u.next_attempt_at, u.retry_count,
        c.name AS channel_name, c.status AS channel_status, c.status_reason, c.rate_limited_until,
+       CASE WHEN v.content_twin THEN  -- only videos whose checksum another video has (schema.py)
        (SELECT v2.id || char(31) || u2.upload_status
           FROM videos v2 CROSS JOIN video_uploads u2 ON u2.video_id = v2.id AND u2.channel_id = c.id
          WHERE v2.checksum = v.checksum AND v2.rowid != v.rowid
-           AND u2.upload_status IN ('SUCCESS', 'IN_PROGRESS', 'UNKNOWN') LIMIT 1) AS same_content,
+           AND u2.upload_status IN ('SUCCESS', 'IN_PROGRESS', 'UNKNOWN') LIMIT 1) END AS same_content,
        CASE WHEN v.source_url IS NOT NULL THEN  -- most files have none: no lookup at all
        (SELECT v3.id || char(31) || u3.upload_status
           FROM videos v3 CROSS JOIN video_uploads u3 ON u3.video_id = v3.id AND u3.channel_id = c.id

@@ -41,6 +41,7 @@ def slug_id(stem: str) -> str:
 
 def _video_dict(row) -> dict[str, Any]:
     d = dict(row)
+    d.pop("content_twin", None)  # the upload rules' bookkeeping, not a property of the video
     d["tags"] = json.loads(d.get("tags") or "[]")
     d["duplicate_allowed"] = bool(d.get("duplicate_allowed"))
     d["watermarked"] = bool(d.get("watermarked"))

@@ -381,6 +381,70 @@ def test_can_upload_same_content_under_another_id(registry, make_clip, tmp_path,
     assert registry.can_upload(b, "YouTube")[0]
 
 
+def _twin_flags_hold(db) -> None:
+    """content_twin is 1 exactly on videos whose checksum another video also has."""
+    rows = db.query(
+        "SELECT v.id, v.content_twin, (SELECT COUNT(*) FROM videos o WHERE o.checksum = v.checksum) > 1"
+        " FROM videos v")
+    wrong = [(r[0], r[1], r[2]) for r in rows if r[1] != r[2]]
+    assert not wrong
+
+
+def test_the_content_twin_flag_follows_every_write_that_can_make_or_end_a_twin(registry, db):
+    rng = random.Random(11)
+    sums = [f"{i:064x}" for i in range(6)]
+    n = 0
+    for step in range(120):
+        op = rng.random()
+        ids = [r[0] for r in db.query("SELECT id FROM videos")]
+        if op < 0.5 or not ids:
+            n += 1
+            rows = [{"file_path": f"/clips/v{n}_{k}.mp4", "checksum": rng.choice(sums + [None]),
+                     "duplicate_allowed": True} for k in range(rng.randint(1, 3))]
+            registry.register_videos(rows)
+        elif op < 0.8:  # a file re-hashed after an edit, or its checksum cleared
+            with db.transaction() as tx:
+                tx.execute("UPDATE videos SET checksum = ? WHERE id = ?", (rng.choice(sums + [None]), rng.choice(ids)))
+        else:
+            with db.transaction() as tx:
+                tx.execute("DELETE FROM videos WHERE id = ?", (rng.choice(ids),))
+        _twin_flags_hold(db)
+    twins = db.query_one("SELECT COUNT(*) FROM videos WHERE content_twin = 1")[0]
+    assert 0 < twins < db.query_one("SELECT COUNT(*) FROM videos")[0]  # both kinds were exercised
+
+
+def test_a_twin_made_by_a_checksum_change_is_still_refused_as_the_same_content(registry, db, make_clip):
+    a_path, b_path = make_clip("a.mp4", seed=1), make_clip("b.mp4", seed=2)
+    a = registry.register_file(a_path).video_id
+    b = registry.register_file(b_path).video_id
+    rec, _ = _claim(registry, a, channel="TikTok")
+    registry.uploads.record_success(rec, post_id="TT1", owner="t")
+    assert registry.can_upload(b, "TikTok") == (True, "OK")
+    b_path.write_bytes(a_path.read_bytes())  # b's file now holds a's bytes, and is hashed again
+    st = b_path.stat()
+    with db.transaction() as tx:
+        tx.execute("UPDATE videos SET checksum = (SELECT checksum FROM videos WHERE id = ?), size_bytes = ?,"
+                   " file_mtime_ns = ? WHERE id = ?", (a, st.st_size, st.st_mtime_ns, b))
+    verdict = registry.check_upload(b, "TikTok")
+    assert verdict.code == "duplicate_content" and f"'{a}'" in verdict.reason
+
+
+def test_opening_an_older_registry_marks_the_twins_it_already_has(tmp_path):
+    from database.schema import REGISTRY_MIGRATIONS
+
+    path = tmp_path / "database" / "videos.db"
+    with Database(path, REGISTRY_MIGRATIONS[:2]) as old:
+        now = "2026-11-01T00:00:00+00:00"
+        with old.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO videos (id, file_path, created_at, updated_at, checksum) VALUES (?, ?, ?, ?, ?)",
+                [("a", "/a.mp4", now, now, "1" * 64), ("b", "/b.mp4", now, now, "1" * 64),
+                 ("c", "/c.mp4", now, now, "2" * 64), ("d", "/d.mp4", now, now, None)])
+    with Database.open(path) as db:
+        assert dict(db.query("SELECT id, content_twin FROM videos")) == {"a": 1, "b": 1, "c": 0, "d": 0}
+        _twin_flags_hold(db)
+
+
 def test_can_upload_rate_limited_channel(registry, make_clip):
     a = registry.register_video(str(make_clip("a.mp4", seed=1)))
     b = registry.register_video(str(make_clip("b.mp4", seed=2)))
