@@ -33,7 +33,11 @@ fixed in the product code; the whole test suite stays green. In order of effect:
   the rules row is read as a plain tuple, not the connection's `sqlite3.Row` (5 µs of a 15 µs
   check for this 14-column row). Fourth pass: registry connections keep a 16 MiB page cache
   instead of SQLite's 2,000 KiB, a tenth of this registry, which sent most random reads back to
-  the OS (13.13 against 13.55 µs a check, same process, alternating).
+  the OS (13.13 against 13.55 µs a check, same process, alternating). Fifth pass (0.25–0.28 →
+  0.30–0.31): the same-content lookup (1.5 µs, an index search on every check) runs only for a
+  video that has a twin, a `content_twin` flag on the video that SQLite triggers keep exact on
+  every insert, checksum change and delete (schema migration 3; a randomised test checks the flag
+  against a count after each step). Registering in bulk pays ~4 % for the trigger's lookup.
 - **`auto_distribute_by_filters` (was 74.7 s).** It built a full `match()` (eight verdicts with
   words) for all 2,000,000 pairs, a skipped entry for each, and an audit event per assignment
   listing every non-matching channel. Now `orchestration/filters.py` judges all pairs at once with
@@ -133,12 +137,10 @@ WHY_STILL = {
         "(empty reasons changed nothing measurable)."),
     "100,000 `can_upload` checks": (
         "What is left is the work a check must do: the rules query reads the video, the channel and "
-        "the upload rows and looks up the same content under other ids (about three indexed "
-        "SELECTs' worth), and the file is looked at on disk (a stat). A check cut down to that query "
-        "and the stat, without any of the rules' Python, takes 11.2 µs against the baseline's 3.4 µs "
-        "(0.30): the rules add ~1.4 µs. Of the query, the same-content lookup is 1.5 µs and the "
-        "three row lookups the rest. The ratio moves between 0.23 and 0.27 with the machine's load "
-        "(the baseline's single small-table SELECT suffers least from a busy machine)."),
+        "the upload rows (three indexed lookups; a video with a twin also looks for the same content "
+        "under other ids), and the file is looked at on disk (a stat). The rules' Python adds ~1.4 µs "
+        "to that. The ratio moves by ±0.03 with the machine's load (the baseline's single "
+        "small-table SELECT suffers least from a busy machine)."),
     "100 sandbox uploads over 4 channels: throughput": (
         "With four browsers on this 2-core machine the uploads are CPU-bound: the ratio is the two "
         "sides' CPU per upload. Ours still asks the browser ~35 questions per upload against the "
