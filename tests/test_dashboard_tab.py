@@ -120,3 +120,17 @@ def test_dashboard_models_pass_the_model_tester(qtmodeltester, db, trouble):
     nxt = NextModel(UTC)
     nxt.set_rows([("Mon 09:00", "Alpha", "clip", "Independent", "")])
     qtmodeltester.check(nxt)
+
+
+def test_every_card_shows_its_whole_caption_at_the_default_window_size(qtbot, db, open_dashboard, window):  # noqa: F811
+    from ui.main_window import DEFAULT_SIZE
+
+    window.resize(*DEFAULT_SIZE)
+    tab = open_dashboard()
+    qtbot.waitUntil(lambda: tab.stats["channels"].caption.width() > 0, timeout=5_000)
+    cut = []
+    for name, card in [*tab.cards.items(), *tab.stats.items()]:
+        label = card.caption
+        if label.heightForWidth(label.width()) > label.height():
+            cut.append((name, label.text(), label.width(), label.height(), label.heightForWidth(label.width())))
+    assert not cut

@@ -388,7 +388,7 @@ class DashboardTab(QWidget):
                 ("today", "Published today (since 00:00 UTC)", None),
                 ("week", "Published in the last 7 days", None),
                 ("success", "Success rate of scheduled publications (7 days)", None),
-                ("on_time", "On time: published within a minute of the schedule (7 days)", None),
+                ("on_time", "On time, within a minute (7 days)", None),
                 ("pending", "Schedules waiting to run", "schedules"),
                 ("channels", "Active channels", "channels"))):
             card = StatCard(caption, page, linked=target is not None)
