@@ -179,38 +179,22 @@ INDEXES = (
     "CREATE INDEX idx_sched_group ON schedules(coordination_group_id) WHERE coordination_group_id IS NOT NULL",
 )
 
-# Any UPDATE that did not stamp a new rev itself gets one here, so the window's
+
+# Any write that did not stamp a new rev itself gets one here, so the window's
 # "what changed since rev N" query is exact even for writers that forget.
-REV_TRIGGERS = (
-    """
-    CREATE TRIGGER videos_rev AFTER UPDATE ON videos WHEN NEW.rev IS OLD.rev
+def _rev_triggers(table: str) -> tuple[str, str]:
+    """The rev triggers of ``table``: on update, and on insert without a rev."""
+    body = f"""
     BEGIN
         UPDATE meta SET value = value + 1 WHERE key = 'rev';
-        UPDATE videos SET rev = (SELECT value FROM meta WHERE key = 'rev') WHERE id = NEW.id;
+        UPDATE {table} SET rev = (SELECT value FROM meta WHERE key = 'rev') WHERE id = NEW.id;
     END
-    """,
     """
-    CREATE TRIGGER video_uploads_rev AFTER UPDATE ON video_uploads WHEN NEW.rev IS OLD.rev
-    BEGIN
-        UPDATE meta SET value = value + 1 WHERE key = 'rev';
-        UPDATE video_uploads SET rev = (SELECT value FROM meta WHERE key = 'rev') WHERE id = NEW.id;
-    END
-    """,
-    """
-    CREATE TRIGGER video_uploads_rev_insert AFTER INSERT ON video_uploads WHEN NEW.rev = 0
-    BEGIN
-        UPDATE meta SET value = value + 1 WHERE key = 'rev';
-        UPDATE video_uploads SET rev = (SELECT value FROM meta WHERE key = 'rev') WHERE id = NEW.id;
-    END
-    """,
-    """
-    CREATE TRIGGER videos_rev_insert AFTER INSERT ON videos WHEN NEW.rev = 0
-    BEGIN
-        UPDATE meta SET value = value + 1 WHERE key = 'rev';
-        UPDATE videos SET rev = (SELECT value FROM meta WHERE key = 'rev') WHERE id = NEW.id;
-    END
-    """,
-)
+    return (f"CREATE TRIGGER {table}_rev AFTER UPDATE ON {table} WHEN NEW.rev IS OLD.rev" + body,
+            f"CREATE TRIGGER {table}_rev_insert AFTER INSERT ON {table} WHEN NEW.rev = 0" + body)
+
+
+REV_TRIGGERS = (*_rev_triggers("videos"), *_rev_triggers("video_uploads"))
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -370,4 +354,25 @@ def migration_3_content_twin(conn: sqlite3.Connection) -> None:
         conn.execute(ddl)
 
 
-REGISTRY_MIGRATIONS = [migration_1_initial, migration_2_schedule_distribution_index, migration_3_content_twin]
+def migration_4_distribution_schedule_rev(conn: sqlite3.Connection) -> None:
+    """Distributions and schedules get the registry's change counter (``rev``), as videos and uploads
+    have: the window asks for "what changed since rev N" through an index. Their ``updated_at``
+    could not say it: a run stamps all its assignments with one time over several commits, so
+    ">= the newest time seen" read the whole run again on every refresh, and "the newest time"
+    itself was a scan of the table.
+
+    Distributions get only the update trigger. Any insert trigger, even one whose WHEN is false,
+    makes SQLite keep a statement journal for every INSERT, and a run by filters inserts tens of
+    thousands of rows (10x the page writes, +0.8 s); the two places that insert distributions
+    stamp the rev themselves (``orchestration/distribution.py``)."""
+    for table, index in (("distributions", "idx_dist_rev"), ("schedules", "idx_sched_rev")):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
+        conn.execute(f"CREATE INDEX {index} ON {table}(rev)")
+        on_update, on_insert = _rev_triggers(table)
+        conn.execute(on_update)
+        if table == "schedules":
+            conn.execute(on_insert)
+
+
+REGISTRY_MIGRATIONS = [migration_1_initial, migration_2_schedule_distribution_index, migration_3_content_twin,
+                       migration_4_distribution_schedule_rev]

@@ -252,6 +252,13 @@ _UID = os.getuid() if hasattr(os, "getuid") else -1  # os.access checks with the
 _DUP_WORD = {"SUCCESS": "published", "IN_PROGRESS": "being uploaded", "UNKNOWN": "possibly published"}
 
 
+def next_rev(conn: sqlite3.Connection) -> int:
+    """A new value of the registry's change counter, for the rows a write transaction stamps itself
+    (rows written without one get theirs from the schema's rev triggers, two statements each)."""
+    # one statement, run to its end (fetchall) so nothing is left pending in the transaction
+    return conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value").fetchall()[0][0]
+
+
 def file_state(path: str, size: int | None, mtime_ns: int | None) -> str:
     """'ok', 'missing', 'unreadable', 'changed' (size differs) or 'touched' (only mtime differs)."""
     try:
@@ -436,8 +443,7 @@ class UploadRepository:
     # -- transitions ----------------------------------------------------------------------
 
     def _next_rev(self, conn: sqlite3.Connection) -> int:
-        # one statement, run to its end (fetchall) so nothing is left pending in the transaction
-        return conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value").fetchall()[0][0]
+        return next_rev(conn)
 
     def _platform(self, conn: sqlite3.Connection, channel_id: str) -> str:
         row = conn.execute("SELECT platform FROM channels WHERE id = ?", (channel_id,)).fetchone()

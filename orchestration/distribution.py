@@ -48,6 +48,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from database import Database, from_iso, to_iso, utcnow
 from database.channels import resolve_channel
+from database.uploads import next_rev
 from database.errors import ConflictError, NotFoundError, ValidationError, VideoNotFoundError
 
 from .bulk import WriterProcess, bulk_writes, gc_paused
@@ -782,10 +783,11 @@ def _write_rows(db: Database, rows: list[tuple], events: list[tuple], actor: str
                 rows = [row for row in rows if (row[1], row[2]) not in taken]
                 ids = {row[0] for row in lost}
                 events = [e for e in events if e[3] not in ids]
+            # the batch's rows share one rev (distributions have no insert trigger: see schema migration 4)
             tx.executemany(
                 "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced,"
-                f" max_retries, created_at, updated_at) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0,"
-                f" {_MAX_RETRIES}, ?, ?)", rows)
+                f" max_retries, created_at, updated_at, rev) VALUES (?,?,?, 'auto_filter', ?, 'assigned', 0,"
+                f" {_MAX_RETRIES}, ?, ?, {int(next_rev(tx))})", rows)
     return lost, (events, actor)
 
 
@@ -900,8 +902,9 @@ class VideoDistributionService:
         stamp = to_iso(now)
         tx.execute(
             "INSERT INTO distributions (id, video_id, channel_id, method, reason, status, forced, created_at,"
-            " updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (did, video_id, channel_id, method, json.dumps(reason, default=str), status, int(forced), stamp, stamp),
+            " updated_at, rev) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (did, video_id, channel_id, method, json.dumps(reason, default=str), status, int(forced), stamp, stamp,
+             next_rev(tx)),
         )
         return did
 

@@ -674,3 +674,22 @@ def test_schedules_written_by_distribution_wake_the_scheduler(db, registry, make
         assert calls == [1]
     finally:
         remove_change_listener(listener)
+
+
+def test_every_way_of_making_a_distribution_stamps_it_with_a_new_rev(db, registry, channels, service):
+    """The window reads "what changed since rev N"; distributions have no insert trigger to stamp a
+    forgotten rev (schema migration 4), so each way of making one must do it."""
+    rev = lambda: db.query_one("SELECT value FROM meta WHERE key = 'rev'")[0]  # noqa: E731
+    add_videos(registry, dict(SHORT, id="a"), dict(SHORT, id="b"), dict(SHORT, id="c"))
+    ch = channels.create_channel("Any", "TikTok", {}, {"daily": ["09:00"]})
+    seen = rev()
+    for make in (lambda: service.auto_distribute_by_filters(video_id="a"),
+                 lambda: service.auto_distribute_by_schedule(),
+                 lambda: service.manual_distribute("c", [ch.id], actor="alice")):
+        made = make()
+        assert made
+        revs = {d.id: db.query_one("SELECT rev FROM distributions WHERE id = ?", (d.id,))[0] for d in made}
+        assert all(seen < r <= rev() for r in revs.values()), revs
+        seen = rev()
+    assert not [r[0] for r in db.query(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'distributions' AND sql LIKE '%INSERT%'")]

@@ -347,7 +347,8 @@ def test_refresh_fetches_only_what_changed_and_keeps_the_view(qtbot, tab, db, re
     marks = tab.model.marks
     service.distribution_repo.set_status(made[1].id, "failed", error_message="oops")
     changes = fetch_distributions(db, marks)
-    assert not changes.full and made[1].id in [r.key for r in changes.rows] and changes.count == 3
+    # only the changed row, though the run stamped all three with one time
+    assert not changes.full and [r.key for r in changes.rows] == [made[1].id] and changes.count == 3
     result = refresh(qtbot, tab)
     assert (result.changed, result.inserted, result.removed, result.reset) == (1, 0, 0, False)
     assert events == ["dataChanged"] and tab.selected_ids() == [made[1].id]
@@ -440,3 +441,19 @@ def test_models_pass_qtmodeltester(qtmodeltester, db, registry, channels, servic
     stats.set_stats(service.get_distribution_statistics())
     assert stats.rowCount() == 2
     qtmodeltester.check(stats)
+
+
+def test_a_refresh_reads_the_distributions_a_schedule_change_touched_and_nothing_else(db, registry, channels):
+    from orchestration import SchedulingService
+
+    add_videos(registry, dict(SHORT, id="v1"), dict(SHORT, id="v2"))
+    channels.create_channel("Slotted", "TikTok", {}, {"daily": ["09:00", "18:00"]}, timezone="Europe/Berlin")
+    made = VideoDistributionService(db).auto_distribute_by_schedule(slots_per_channel=2)
+    assert len(made) == 2
+    first = fetch_distributions(db)
+    assert fetch_distributions(db, first.marks).rows == []  # nothing changed: nothing read
+    sched = db.query_one("SELECT id FROM schedules WHERE distribution_id = ?", (made[0].id,))[0]
+    SchedulingService(db).pause_schedule(sched)
+    changes = fetch_distributions(db, first.marks)
+    assert [r.key for r in changes.rows] == [made[0].id] and changes.marks > first.marks
+    assert fetch_distributions(db, changes.marks).rows == []

@@ -67,6 +67,7 @@ def test_fresh_registry_has_schema_wal_and_default_channels(tmp_path):
         assert db.query_one("PRAGMA journal_mode")[0] == "wal"
         assert db.query_one("PRAGMA foreign_keys")[0] == 1
         assert db.query_one("PRAGMA synchronous")[0] == 1  # NORMAL
+        assert db.query_one("PRAGMA temp_store")[0] == 2  # MEMORY: statement journals off the disk
         assert db.query_one("PRAGMA busy_timeout")[0] >= 5000
         tables = {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"videos", "channels", "video_uploads", "distributions", "schedules"} <= tables
@@ -191,3 +192,26 @@ def test_version_1_registry_gets_the_later_steps(tmp_path):
         assert "idx_sched_distribution" in names
         assert VideoRegistry(db).count() == 1
     assert user_version(path) == len(REGISTRY_MIGRATIONS)
+
+
+def test_version_4_gives_distributions_and_schedules_the_change_counter(tmp_path):
+    path = tmp_path / "database" / "videos.db"
+    now = "2026-11-01T00:00:00+00:00"
+    with Database(path, REGISTRY_MIGRATIONS[:3]) as old:
+        with old.transaction() as tx:
+            tx.execute("INSERT INTO videos (id, file_path, created_at, updated_at) VALUES ('v', '/v.mp4', ?, ?)",
+                       (now, now))
+            tx.execute("INSERT INTO distributions (id, video_id, channel_id, method, created_at, updated_at)"
+                       " VALUES ('d', 'v', 'TikTok', 'manual', ?, ?)", (now, now))
+    with Database.open(path) as db:
+        rev = lambda: db.query_one("SELECT value FROM meta WHERE key = 'rev'")[0]  # noqa: E731
+        assert db.query_one("SELECT rev FROM distributions WHERE id = 'd'")[0] == 0  # older rows: read in full
+        before = rev()
+        with db.transaction() as tx:
+            tx.execute("UPDATE distributions SET status = 'failed' WHERE id = 'd'")
+            tx.execute("INSERT INTO schedules (id, channel_id, scheduled_at, schedule_type, distribution_id,"
+                       " created_at, updated_at) VALUES ('s', 'TikTok', ?, 'independent', 'd', ?, ?)", (now, now, now))
+        assert before < db.query_one("SELECT rev FROM distributions WHERE id = 'd'")[0] <= rev()
+        assert before < db.query_one("SELECT rev FROM schedules WHERE id = 's'")[0] <= rev()
+        plan = " ".join(r[3] for r in db.query("EXPLAIN QUERY PLAN SELECT id FROM distributions WHERE rev > 5"))
+        assert "idx_dist_rev" in plan

@@ -2,8 +2,8 @@
 
 Rows hold ids; the video titles and channel names they show come from two look-up maps, so a
 renamed channel repaints one column instead of touching every row. The refresh asks only for
-distributions whose ``updated_at`` (or whose schedule's) is not older than the newest one seen
-(:func:`fetch_distributions`), and the model applies them as a diff (see
+distributions whose ``rev`` (or whose schedule's) is newer than the registry's change counter at
+the last refresh (:func:`fetch_distributions`), and the model applies them as a diff (see
 :class:`~ui.models.channels_model.KeyedTableModel`).
 """
 
@@ -68,7 +68,7 @@ class DistChanges:
     full: bool
     rows: list[DistRow]
     count: int
-    marks: tuple[str | None, str | None, int]  # newest distribution / schedule update, videos rev
+    marks: int  # the registry's change counter (meta 'rev') the rows are as of
     titles: dict[str, str]
     channels: dict[str, tuple[str, str]]  # id -> (name, platform)
     status_counts: dict[str, int] = field(default_factory=dict)
@@ -127,19 +127,16 @@ def _row(r) -> DistRow:
     )
 
 
-def fetch_distributions(db, marks: tuple[str | None, str | None, int] | None = None) -> DistChanges:
+def fetch_distributions(db, marks: int | None = None) -> DistChanges:
     """Every distribution (``marks`` None), or those changed since ``marks`` (from the last call)."""
     with db.snapshot() as conn:
-        d_mark = conn.execute("SELECT MAX(updated_at) FROM distributions").fetchone()[0]
-        s_mark = conn.execute("SELECT MAX(updated_at) FROM schedules").fetchone()[0]
-        video_rev = conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0]
+        rev = conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0]
         if marks is None:
             rows = [_row(r) for r in conn.execute(_ROW_SQL)]
-        else:
-            old_d, old_s, _old_rev = marks
+        else:  # both through their rev index: a refresh with nothing new reads nothing
             rows = [_row(r) for r in conn.execute(
-                _ROW_SQL + " WHERE d.updated_at >= ? OR d.id IN (SELECT distribution_id FROM schedules"
-                " WHERE distribution_id IS NOT NULL AND updated_at >= ?)", (old_d or "", old_s or ""))]
+                _ROW_SQL + " WHERE d.rev > ?1 OR d.id IN (SELECT distribution_id FROM schedules"
+                " WHERE rev > ?1 AND distribution_id IS NOT NULL)", (marks,))]
         count = conn.execute("SELECT COUNT(*) FROM distributions").fetchone()[0]
         titles: dict[str, str] = {}
         ids = sorted({r.video_id for r in rows})
@@ -149,12 +146,12 @@ def fetch_distributions(db, marks: tuple[str | None, str | None, int] | None = N
                     f"SELECT id, title FROM videos WHERE id IN ({','.join('?' * len(part))})", part):
                 titles[vid] = title or vid
         if marks is not None:  # renamed videos
-            for vid, title in conn.execute("SELECT id, title FROM videos WHERE rev > ?", (marks[2],)):
+            for vid, title in conn.execute("SELECT id, title FROM videos WHERE rev > ?", (marks,)):
                 titles[vid] = title or vid
         channels = {cid: (name, platform) for cid, name, platform in conn.execute(
             "SELECT id, name, platform FROM channels")}
         status_counts = {s: n for s, n in conn.execute("SELECT status, COUNT(*) FROM distributions GROUP BY status")}
-    return DistChanges(marks is None, rows, count, (d_mark, s_mark, video_rev), titles, channels, status_counts)
+    return DistChanges(marks is None, rows, count, rev, titles, channels, status_counts)
 
 
 def fetch_statistics(db, channel_id: str | None, start, end) -> dict[str, Any]:
@@ -180,7 +177,7 @@ class DistributionModel(KeyedTableModel):
         super().__init__(parent)
         self.titles: dict[str, str] = {}
         self.channels: dict[str, tuple[str, str]] = {}
-        self.marks: tuple[str | None, str | None, int] | None = None
+        self.marks: int | None = None
         self._channel: str | None = None
         self._method: str | None = None
         self._status: str | None = None

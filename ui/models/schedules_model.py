@@ -260,7 +260,7 @@ def _row(r) -> ScheduleRow:
 
 def signature(conn) -> tuple:
     """A cheap fingerprint of what the tab shows: it changes whenever a schedule, a channel or a title does."""
-    s = conn.execute("SELECT COUNT(*), MAX(updated_at) FROM schedules").fetchone()
+    s = conn.execute("SELECT COUNT(*), MAX(rev) FROM schedules").fetchone()
     c = conn.execute("SELECT COUNT(*), MAX(updated_at) FROM channels").fetchone()
     v = conn.execute("SELECT MAX(rev) FROM videos").fetchone()
     return tuple(s) + tuple(c) + tuple(v)
