@@ -133,6 +133,10 @@ class Database:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
+            # Statement journals (every INSERT into a table with an insert trigger keeps one, and
+            # videos have two) and sorts stay in memory instead of temporary files: bulk
+            # registration went from 0.85 to 0.98 of raw executemany (issue 10).
+            conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.DatabaseError as exc:
             raise RegistryCorruptError(
                 f"{self.path} is not a usable SQLite {self.name}: {exc}"
