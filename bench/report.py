@@ -123,6 +123,18 @@ fixed in the product code; the whole test suite stays green. In order of effect:
   merging the schedule's and the upload's would need the publisher to run the scheduler's
   bookkeeping inside its own transaction, with a savepoint so that a fault there cannot undo a
   recorded publication.
+- **Registration (passed; kept in view).** The content-twin trigger above made every bulk INSERT
+  into `videos` slower (0.86 → 0.82): a table with insert triggers gets a statement journal for
+  each INSERT, and SQLite writes those to a temporary file past 64 KiB. Registry connections now
+  keep temporary storage in memory (`PRAGMA temp_store = MEMORY`): 0.85 → 0.98 back to back. The
+  same effect, 1.35 million page writes instead of 130,000 for a distribution run, is why
+  `distributions` has no insert trigger for its change counter (its inserts stamp the rev
+  themselves).
+- **Distribution tab refresh (not in the table; found while looking).** After a run by filters
+  every 5-second refresh read the whole run again (1 s on the worker, 130 ms on the GUI thread):
+  it asked for `updated_at >=` the newest time seen, and a run stamps all its assignments with one
+  time. Distributions and schedules now carry the registry's change counter with an index
+  (schema migration 4): a refresh with nothing new takes 3 ms.
 - **Start-up benchmark hook.** `ui/main_window.run_window`: with `ASFS_EXIT_WHEN_SHOWN=1` it prints
   `ASFS_SHOWN <time>` once the window is shown with the Videos tab loaded, then closes.
 """
