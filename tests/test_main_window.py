@@ -176,6 +176,21 @@ def test_keyboard_shortcuts(qtbot, make_window, data_dir, asked):
     assert shortcuts["Export table…"] == "Ctrl+E"
 
 
+def test_f5_refreshes_the_tab_in_front(qtbot, make_window, data_dir):
+    window = make_window(DataPaths(data_dir))
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    videos_clicks = []
+    window.videos_tab.refresh_button.clicked.connect(lambda *_: videos_clicks.append(1))
+    for index in range(1, window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        tab = window.tabs.currentWidget()
+        qtbot.waitUntil(lambda: tab.refresh_button.isEnabled(), timeout=10_000)
+        with qtbot.waitSignal(tab.refresh_button.clicked, timeout=2_000):
+            qtbot.keyClick(window, Qt.Key.Key_F5)
+    assert videos_clicks == []  # the Videos tab was not the one in front
+
+
 def test_follows_a_dark_palette(qtbot, db, registry, make_clip, scripts, make_window):
     from orchestration.publishing import Publisher
 

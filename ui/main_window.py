@@ -241,7 +241,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
 
         view_menu = bar.addMenu("&View")
-        self.refresh_action = self._action(view_menu, "🔄 Refresh", vt.refresh, "F5", "Ctrl+R")
+        self.refresh_action = self._action(view_menu, "🔄 Refresh this tab", self._refresh_current, "F5", "Ctrl+R")
         self._action(view_menu, "Find…", self._find, QKeySequence.StandardKey.Find)
         for i in range(9):  # Ctrl+1 ... Ctrl+9: go to that tab
             self._action(None, f"Tab {i + 1}", lambda i=i: self._go_to_tab(i), f"Ctrl+{i + 1}")
@@ -258,6 +258,12 @@ class MainWindow(QMainWindow):
         self._action(upload_menu, "Toggle Allow Duplicates for the selected video", vt.toggle_duplicates_selected,
                      "Ctrl+D")
         self._action(upload_menu, "📜 Show history of the selected video…", self._history_selected, "Ctrl+H")
+
+    def _refresh_current(self) -> None:
+        """F5: what the current tab's own 🔄 button does (a tab added later without one is left alone)."""
+        button = getattr(self.tabs.currentWidget(), "refresh_button", None)
+        if button is not None and button.isEnabled():
+            button.click()
 
     def _go_to_tab(self, index: int) -> None:
         if index < self.tabs.count():
