@@ -191,6 +191,18 @@ def test_f5_refreshes_the_tab_in_front(qtbot, make_window, data_dir):
     assert videos_clicks == []  # the Videos tab was not the one in front
 
 
+def test_a_long_data_directory_is_shortened_in_the_middle_in_the_status_bar(qtbot, make_window, tmp_path):
+    deep = tmp_path.joinpath(*[f"a-rather-long-folder-name-{i}" for i in range(8)])
+    window = make_window(DataPaths(deep))
+    # the path does not ask for more room than the window has (it asked for 3,321 px)
+    assert window.statusBar().minimumSizeHint().width() < window.width()
+    label = window.location_label
+    qtbot.waitUntil(lambda: "…" in label.text())
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+    assert str(deep / "database" / "videos.db") in window.status_text()  # whole where it is asked for
+    assert str(deep) in label.toolTip()
+
+
 def test_follows_a_dark_palette(qtbot, db, registry, make_clip, scripts, make_window):
     from orchestration.publishing import Publisher
 

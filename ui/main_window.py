@@ -32,6 +32,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWi
 
 from ui import dialogs
 from ui.notifications import Notifier
+from ui.widgets.basics import ElidedLabel
 from ui.tabs.videos_tab import REFRESH_INTERVAL_MS, VideosTab, local_paths
 from ui.orchestration_bar import OrchestrationBar
 from ui.tabs.channels_tab import ChannelsTab
@@ -93,11 +94,12 @@ class MainWindow(QMainWindow):
         self.counts_label = QLabel(self)
         self.counts_label.setObjectName("counts")
         self.counts_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.location_label = QLabel(self._location_text(), self)
+        # a long data directory is shortened in the middle, not allowed to set the window's width
+        self.location_label = ElidedLabel(self._location_text(), self)
         self.location_label.setObjectName("dataLocation")
-        self.location_label.setTextFormat(Qt.TextFormat.PlainText)
         self.location_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.location_label.setToolTip("Where the registry, audit trail, logs and thumbnails live (--data-dir)")
+        self.location_label.setToolTip(self._location_text().replace("    ·    ", "\n")
+                                       + "\nWhere the registry, audit trail, logs and thumbnails live (--data-dir)")
         for label in (self.activity_label, self.counts_label):
             label.setContentsMargins(0, 0, 14, 0)
         self.statusBar().addPermanentWidget(self.activity_label)
@@ -168,8 +170,8 @@ class MainWindow(QMainWindow):
         return [(self.tabs.tabText(i), self.tabs.widget(i)) for i in range(self.tabs.count())]
 
     def status_text(self) -> str:
-        """What the status bar says about the data location."""
-        return self.location_label.text()
+        """What the status bar says about the data location (whole, however narrow the window)."""
+        return self.location_label.full_text()
 
     def _location_text(self) -> str:
         return f"Data directory: {self.paths.root}    ·    Registry: {self.paths.registry}"

@@ -32,4 +32,34 @@ def centered_label(text: str, parent: QWidget) -> QLabel:
     return label
 
 
-__all__ = ["centered_label", "timer"]
+class ElidedLabel(QLabel):
+    """A one-line plain-text label that shortens its text in the middle ("…") to the width it is
+    given, instead of making the window at least as wide as the text; the whole text is its
+    tooltip and :meth:`full_text`."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._full = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = max(self.contentsRect().width(), 0)
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, room)
+                     if room else self._full)
+
+
+__all__ = ["ElidedLabel", "centered_label", "timer"]
