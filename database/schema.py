@@ -368,10 +368,9 @@ def migration_4_distribution_schedule_rev(conn: sqlite3.Connection) -> None:
     for table, index in (("distributions", "idx_dist_rev"), ("schedules", "idx_sched_rev")):
         conn.execute(f"ALTER TABLE {table} ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
         conn.execute(f"CREATE INDEX {index} ON {table}(rev)")
-        on_update, on_insert = _rev_triggers(table)
-        conn.execute(on_update)
-        if table == "schedules":
-            conn.execute(on_insert)
+    on_update, _on_insert = _rev_triggers("distributions")
+    for ddl in (on_update, *_rev_triggers("schedules")):
+        conn.execute(ddl)
 
 
 REGISTRY_MIGRATIONS = [migration_1_initial, migration_2_schedule_distribution_index, migration_3_content_twin,

@@ -344,9 +344,9 @@ def test_refresh_fetches_only_what_changed_and_keeps_the_view(qtbot, tab, db, re
     assert not refresh(qtbot, tab).anything
     assert events == [] and tab.selected_ids() == [made[1].id]
 
-    marks = tab.model.marks
+    rev = tab.model.rev
     service.distribution_repo.set_status(made[1].id, "failed", error_message="oops")
-    changes = fetch_distributions(db, marks)
+    changes = fetch_distributions(db, rev)
     # only the changed row, though the run stamped all three with one time
     assert not changes.full and [r.key for r in changes.rows] == [made[1].id] and changes.count == 3
     result = refresh(qtbot, tab)
@@ -432,7 +432,7 @@ def test_models_pass_qtmodeltester(qtmodeltester, db, registry, channels, servic
     service.distribution_repo.set_status(made[0].id, "published")
     add_videos(registry, dict(SHORT, id="v9"))
     service.auto_distribute_by_filters()
-    result = model.apply(fetch_distributions(db, model.marks))
+    result = model.apply(fetch_distributions(db, model.rev))
     assert result.inserted == 2 and result.changed >= 1 and not result.reset
     qtmodeltester.check(model)
 
@@ -451,9 +451,9 @@ def test_a_refresh_reads_the_distributions_a_schedule_change_touched_and_nothing
     made = VideoDistributionService(db).auto_distribute_by_schedule(slots_per_channel=2)
     assert len(made) == 2
     first = fetch_distributions(db)
-    assert fetch_distributions(db, first.marks).rows == []  # nothing changed: nothing read
+    assert fetch_distributions(db, first.rev).rows == []  # nothing changed: nothing read
     sched = db.query_one("SELECT id FROM schedules WHERE distribution_id = ?", (made[0].id,))[0]
     SchedulingService(db).pause_schedule(sched)
-    changes = fetch_distributions(db, first.marks)
-    assert [r.key for r in changes.rows] == [made[0].id] and changes.marks > first.marks
-    assert fetch_distributions(db, changes.marks).rows == []
+    changes = fetch_distributions(db, first.rev)
+    assert [r.key for r in changes.rows] == [made[0].id] and changes.rev > first.rev
+    assert fetch_distributions(db, changes.rev).rows == []

@@ -98,8 +98,8 @@ class MainWindow(QMainWindow):
         self.location_label = ElidedLabel(self._location_text(), self)
         self.location_label.setObjectName("dataLocation")
         self.location_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.location_label.setToolTip(self._location_text().replace("    ·    ", "\n")
-                                       + "\nWhere the registry, audit trail, logs and thumbnails live (--data-dir)")
+        self.location_label.setToolTip(f"Data directory: {paths.root}\nRegistry: {paths.registry}\n"
+                                       "Where the registry, audit trail, logs and thumbnails live (--data-dir)")
         for label in (self.activity_label, self.counts_label):
             label.setContentsMargins(0, 0, 14, 0)
         self.statusBar().addPermanentWidget(self.activity_label)

@@ -68,7 +68,7 @@ class DistChanges:
     full: bool
     rows: list[DistRow]
     count: int
-    marks: int  # the registry's change counter (meta 'rev') the rows are as of
+    rev: int  # the registry's change counter (meta 'rev') the rows are as of
     titles: dict[str, str]
     channels: dict[str, tuple[str, str]]  # id -> (name, platform)
     status_counts: dict[str, int] = field(default_factory=dict)
@@ -127,16 +127,16 @@ def _row(r) -> DistRow:
     )
 
 
-def fetch_distributions(db, marks: int | None = None) -> DistChanges:
-    """Every distribution (``marks`` None), or those changed since ``marks`` (from the last call)."""
+def fetch_distributions(db, since: int | None = None) -> DistChanges:
+    """Every distribution (``since`` None), or those changed since that rev (the last call's ``rev``)."""
     with db.snapshot() as conn:
         rev = conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0]
-        if marks is None:
+        if since is None:
             rows = [_row(r) for r in conn.execute(_ROW_SQL)]
         else:  # both through their rev index: a refresh with nothing new reads nothing
             rows = [_row(r) for r in conn.execute(
                 _ROW_SQL + " WHERE d.rev > ?1 OR d.id IN (SELECT distribution_id FROM schedules"
-                " WHERE rev > ?1 AND distribution_id IS NOT NULL)", (marks,))]
+                " WHERE rev > ?1 AND distribution_id IS NOT NULL)", (since,))]
         count = conn.execute("SELECT COUNT(*) FROM distributions").fetchone()[0]
         titles: dict[str, str] = {}
         ids = sorted({r.video_id for r in rows})
@@ -145,13 +145,13 @@ def fetch_distributions(db, marks: int | None = None) -> DistChanges:
             for vid, title in conn.execute(
                     f"SELECT id, title FROM videos WHERE id IN ({','.join('?' * len(part))})", part):
                 titles[vid] = title or vid
-        if marks is not None:  # renamed videos
-            for vid, title in conn.execute("SELECT id, title FROM videos WHERE rev > ?", (marks,)):
+        if since is not None:  # renamed videos
+            for vid, title in conn.execute("SELECT id, title FROM videos WHERE rev > ?", (since,)):
                 titles[vid] = title or vid
         channels = {cid: (name, platform) for cid, name, platform in conn.execute(
             "SELECT id, name, platform FROM channels")}
         status_counts = {s: n for s, n in conn.execute("SELECT status, COUNT(*) FROM distributions GROUP BY status")}
-    return DistChanges(marks is None, rows, count, rev, titles, channels, status_counts)
+    return DistChanges(since is None, rows, count, rev, titles, channels, status_counts)
 
 
 def fetch_statistics(db, channel_id: str | None, start, end) -> dict[str, Any]:
@@ -177,7 +177,7 @@ class DistributionModel(KeyedTableModel):
         super().__init__(parent)
         self.titles: dict[str, str] = {}
         self.channels: dict[str, tuple[str, str]] = {}
-        self.marks: int | None = None
+        self.rev: int | None = None  # the registry's change counter its rows are as of
         self._channel: str | None = None
         self._method: str | None = None
         self._status: str | None = None
@@ -191,7 +191,7 @@ class DistributionModel(KeyedTableModel):
         renamed_channels = self.channels != changes.channels and bool(self.channels)
         self.titles.update(changes.titles)
         self.channels = dict(changes.channels)
-        self.marks = changes.marks
+        self.rev = changes.rev
         result = self.set_rows(changes.rows, complete=changes.full)
         if renamed_videos:
             self.columns_changed(COL_VIDEO)

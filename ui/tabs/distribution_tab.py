@@ -177,7 +177,7 @@ class DistributionTab(QWidget):
         alive = lambda: self.db is not None and not self._closed  # noqa: E731
         self._refresher = Refresher(
             worker, lambda full: (fetch_distributions, self.db,
-                                  None if (full or not self.model.loaded) else self.model.marks),
+                                  None if (full or not self.model.loaded) else self.model.rev),
             name="Reading the decision log", on_result=self._apply, on_error=self._refresh_failed, alive=alive)
         self._ticks = 0
         self._stats_asked: dict[str, Any] | None = None  # the query of the count under way

@@ -1,4 +1,5 @@
-"""Two small things every tab builds: its timers and its centred "Loading…" / "Nothing here" pages."""
+"""Small things the tabs and the window build: timers, centred "Loading…" / "Nothing here" pages, and
+a label that shortens a long path in the middle."""
 
 from __future__ import annotations
 
